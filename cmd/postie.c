@@ -1,0 +1,65 @@
+/* postie.c: the program's entry. Makes sure fds 0-2 are open, ignores SIGPIPE, parses the
+ * command line, runs the mode and prints the one error line. All the work lives in src/. */
+#include <fcntl.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "cli.h"
+#include "util.h"
+
+/* A closed fd 0, 1 or 2 would be reused by the next open(): a config file read as stdin, or
+ * the SMTP socket written to as stderr. */
+static void open_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (null < 0)
+			_exit(EX_OSERR);
+		if (null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	open_standard_fds();
+	signal(SIGPIPE, SIG_IGN);
+	setlocale(LC_ALL, "");
+
+	struct cli_opts opts;
+	struct diag d = { 0 };
+	int rc = cli_parse(argc, (const char *const *)argv, &opts, &d);
+	if (rc == EX_OK) {
+		switch (opts.mode) {
+		case MODE_HELP:
+			cli_print_help(stdout);
+			break;
+		case MODE_VERSION:
+			rc = app_version(&d);
+			break;
+		case MODE_NOT_YET:
+			rc = diag_set(&d, EX_USAGE, "%s is not supported yet", opts.mode_name);
+			break;
+		case MODE_SEND:
+			rc = app_send(&opts, &d);
+			break;
+		}
+	}
+	if (rc != EX_OK) {
+		fprintf(stderr, "postie: %s\n", d.msg[0] ? d.msg : "failed");
+		if (rc == EX_USAGE && strncmp(d.msg, "unknown option", 14) == 0)
+			fputs("Try 'postie --help' for the options.\n", stderr);
+	}
+	cli_free(&opts);
+	if (fflush(stdout) != 0 && rc == EX_OK)
+		rc = EX_IOERR;
+	return rc;
+}

@@ -1,0 +1,15 @@
+/* app.h: one function per mode; the orchestrator that turns parsed options into configuration,
+ * message and submission. It prints nothing itself: errors go up in struct diag. */
+#ifndef POSTIE_APP_H
+#define POSTIE_APP_H
+
+#include "cli.h"
+#include "util.h"
+
+/* Sends the message on fd 0 as the options say. Returns EX_OK or a sysexits status with d. */
+int app_send(const struct cli_opts *o, struct diag *d);
+
+/* Prints postie's version, libcurl's and the compiled-in paths. */
+int app_version(struct diag *d);
+
+#endif

@@ -1,0 +1,44 @@
+/* cli.h: argv -> struct cli_opts, with sendmail's options in their real meaning. The only file
+ * that includes popt.h; it checks values for line breaks but interprets no address. */
+#ifndef POSTIE_CLI_H
+#define POSTIE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util.h"
+
+enum cli_mode {
+	MODE_SEND,		/* -bm, the default */
+	MODE_HELP,		/* --help */
+	MODE_VERSION,		/* --version */
+	MODE_NOT_YET		/* a mode a later version provides (-bs, -bp, -bv, -bi, -I, -q) */
+};
+
+struct cli_opts {
+	enum cli_mode mode;
+	char *mode_name;	/* for MODE_NOT_YET: how the user asked for it ("-bs") */
+	bool extract;		/* -t: recipients from the header too */
+	bool ignore_dots;	/* -i, -oi: a lone "." line does not end the input */
+	bool verbose;		/* -v */
+	bool sender_given;	/* -f or -r was given (possibly empty: the null sender) */
+	char *sender;		/* -f / -r */
+	char *full_name;	/* -F */
+	char *subject;		/* -s */
+	char *config_file;	/* -C */
+	char *transcript_file;	/* -X */
+	struct strlist operands;	/* recipients as given, each possibly a comma list */
+	struct strlist to, cc, bcc;	/* --to, -c, --bcc */
+	bool compose;		/* the mail -s front end is in use: stdin is the body only */
+};
+
+/* Parses argv (argv[0] picks the personality: "mailq", "newaliases"). Returns EX_OK, or
+ * EX_USAGE with d filled ("unknown option -x", "-s: contains a line break"). o is always
+ * safe to cli_free. */
+int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag *d);
+void cli_free(struct cli_opts *o);
+
+/* The --help text. */
+void cli_print_help(FILE *out);
+
+#endif

@@ -1,0 +1,129 @@
+/* lineio.c: line splitting over a fixed buffer (see lineio.h). A bare CR counts as a line break
+ * so that no lone CR or LF can reach the wire, where lax receivers would take it for one. */
+#include "lineio.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct lineio {
+	lineio_read_fn fn;
+	void *ctx;
+	int fd;
+	size_t start, end;	/* unread bytes are buf[start, end) */
+	bool eof;
+	unsigned long long consumed;
+	char buf[LINEIO_BUFSIZE];
+};
+
+static ssize_t read_fd(void *ctx, void *buf, size_t n)
+{
+	struct lineio *r = ctx;
+	for (;;) {
+		ssize_t got = read(r->fd, buf, n);
+		if (got >= 0 || errno != EINTR)
+			return got;
+	}
+}
+
+struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
+{
+	struct lineio *r = xmalloc(sizeof *r);
+	r->fn = fn;
+	r->ctx = ctx;
+	r->fd = -1;
+	r->start = r->end = 0;
+	r->eof = false;
+	r->consumed = 0;
+	return r;
+}
+
+struct lineio *lineio_fd(int fd)
+{
+	struct lineio *r = lineio_new(read_fd, NULL);
+	r->ctx = r;
+	r->fd = fd;
+	return r;
+}
+
+void lineio_free(struct lineio *r)
+{
+	free(r);
+}
+
+unsigned long long lineio_consumed(const struct lineio *r)
+{
+	return r->consumed;
+}
+
+/* Moves the unread bytes to the front and reads more behind them. */
+static int refill(struct lineio *r)
+{
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	ssize_t got = r->fn(r->ctx, r->buf + r->end, sizeof r->buf - r->end);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		r->eof = true;
+	r->end += (size_t)got;
+	r->consumed += (unsigned long long)got;
+	return 0;
+}
+
+int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
+{
+	for (;;) {
+		char *s = r->buf + r->start, *e = r->buf + r->end;
+		/* memchr twice beats a byte loop: both are vectorised */
+		char *lf = memchr(s, '\n', (size_t)(e - s));
+		char *cr = memchr(s, '\r', (size_t)((lf ? lf : e) - s));
+		char *brk = cr ? cr : lf;
+		if (brk) {
+			if (*brk == '\r' && brk + 1 == e && !r->eof) {
+				/* a CR at the end of the buffer: only the next byte tells CRLF
+				 * from a lone CR */
+				if (r->start == 0 && r->end == sizeof r->buf) {
+					*p = s;
+					*len = (size_t)(brk - s);
+					*eol = false;
+					r->start = (size_t)(brk - r->buf);
+					return 1;
+				}
+				if (refill(r) < 0)
+					return -1;
+				continue;
+			}
+			*p = s;
+			*len = (size_t)(brk - s);
+			*eol = true;
+			size_t skip = (*brk == '\r' && brk + 1 < e && brk[1] == '\n') ? 2 : 1;
+			r->start = (size_t)(brk - r->buf) + skip;
+			return 1;
+		}
+		if (r->eof) {
+			if (s == e)
+				return 0;
+			*p = s;
+			*len = (size_t)(e - s);
+			*eol = false;
+			r->start = r->end;
+			return 1;
+		}
+		if (r->start == 0 && r->end == sizeof r->buf) {
+			*p = s;
+			*len = (size_t)(e - s);
+			*eol = false;
+			r->start = r->end;
+			return 1;
+		}
+		if (refill(r) < 0)
+			return -1;
+	}
+}

@@ -1,0 +1,33 @@
+/* lineio.h: splits a byte stream into lines through one fixed buffer, treating LF, CRLF and a
+ * lone CR alike as one line break. It never holds more than one buffer of input, so a line longer
+ * than the buffer comes out in pieces; it interprets nothing (no dots, no headers). */
+#ifndef POSTIE_LINEIO_H
+#define POSTIE_LINEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define LINEIO_BUFSIZE (64 * 1024)
+
+/* Where the bytes come from: like read(2), returns the count, 0 at the end, -1 with errno. */
+typedef ssize_t (*lineio_read_fn)(void *ctx, void *buf, size_t n);
+
+struct lineio;
+
+/* A reader over fn(ctx); lineio_fd reads a file descriptor (EINTR is retried). Free with
+ * lineio_free (NULL is fine); the fd is not closed. */
+struct lineio *lineio_new(lineio_read_fn fn, void *ctx);
+struct lineio *lineio_fd(int fd);
+void lineio_free(struct lineio *r);
+
+/* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
+ * *eol is true when a line break followed the piece; false when the line goes on in the next
+ * piece (a line longer than the buffer) or the input ended without a final break.
+ * Returns 1 for a piece, 0 at the end of input, -1 on a read error (errno set). */
+int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol);
+
+/* Total bytes read from the source so far. */
+unsigned long long lineio_consumed(const struct lineio *r);
+
+#endif

@@ -1,0 +1,60 @@
+/* message.h: stdin -> header block -> envelope, and a pull reader of the canonical CRLF bytes to
+ * send. The body is streamed, never held; only the header (bounded) is kept in memory. It knows
+ * nothing of SMTP, libcurl or configuration files. */
+#ifndef POSTIE_MESSAGE_H
+#define POSTIE_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define MESSAGE_MAX_HEADER (1024 * 1024)
+
+/* What message_open needs to know; every pointer is borrowed for the call. */
+struct message_opts {
+	bool extract;			/* -t */
+	bool ignore_dots;		/* -i: a lone "." line does not end the input */
+	bool compose;			/* stdin is the body only; the header is generated */
+	const char *subject;		/* -s, or NULL */
+	const char *full_name;		/* -F, or NULL */
+	bool sender_given;		/* -f/-r given ("" is then the null sender) */
+	const char *sender;		/* -f/-r */
+	const char *default_from;	/* config `from`, or NULL */
+	const char *login;		/* the user's login name, the sender of last resort */
+	const char *domain;		/* qualifies bare names; Message-ID's right side */
+	const struct strlist *operands;	/* recipients, each possibly a comma list */
+	const struct strlist *to, *cc, *bcc;	/* composed To, Cc, Bcc */
+};
+
+/* The resolved envelope: every address checked, qualified and deduplicated. */
+struct envelope {
+	char *sender;	/* "" is the null sender */
+	char **rcpt;
+	size_t nrcpt;
+};
+
+struct message;
+
+/* Reads the header block from fd (or, when composing, the whole body into a bounded memory
+ * buffer that spills to an unlinked temporary file), builds the envelope and plans the header
+ * edits. Returns EX_OK with *out set (free with message_free), or with d filled: EX_USAGE for
+ * a bad command-line address or no recipients, EX_DATAERR for a bad header or a header over
+ * MESSAGE_MAX_HEADER bytes, EX_IOERR for a read error, EX_CANTCREAT for the temporary file. */
+int message_open(struct message **out, const struct message_opts *opts, int fd, struct diag *d);
+
+const struct envelope *message_envelope(const struct message *m);
+
+/* The pull reader: fills buf with up to n bytes of the message as it goes on the wire before
+ * libcurl's dot-stuffing: the edited header, a blank line, then the body with every line ended
+ * by CRLF (a missing final line break added). Returns the count, 0 at the end, or -1 with d
+ * filled (EX_IOERR) on a read error: never a silent end. */
+ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d);
+
+void message_free(struct message *m);
+
+/* Formats a Message-ID ("<20261128174810.12345.a1b2c3d4e5f6@domain>") into a new string. */
+char *message_make_id(const char *domain);
+
+#endif

@@ -1,0 +1,66 @@
+/* util.h: what every module shares: the error report (struct diag), the allocators that die
+ * with EX_OSERR instead of returning NULL, and a growable byte buffer. No policy lives here. */
+#ifndef POSTIE_UTIL_H
+#define POSTIE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sysexits.h>
+
+/* An error on its way up to the one place that reports it (cmd/postie.c).
+ * code is a sysexits(3) status (EX_OK when there is no error); msg is the text printed after
+ * "postie: ". The caller owns the struct; functions only fill it. */
+struct diag {
+	int code;
+	char msg[1024];
+};
+
+/* Fills d (if not NULL) with code and a printf-formatted message; returns code so that callers
+ * can write `return diag_set(d, EX_USAGE, "...")`. */
+int diag_set(struct diag *d, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Allocators: on failure they print "postie: out of memory" and exit(EX_OSERR). They are the
+ * only exception to "src/ never exits": there is nothing useful a caller could do instead. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer; data is always NUL-terminated (the NUL is not counted in len).
+ * Zero-initialise it (struct buf b = {0}); buf_free releases it and leaves it empty. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Returns the contents as a malloc'd string owned by the caller and leaves b empty. */
+char *buf_steal(struct buf *b);
+
+/* A list of strings that owns them; zero-initialise it. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+void strlist_add(struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+/* True when s (n bytes) holds a CR, an LF or a NUL: what a command-line value may never hold,
+ * since it would end a header line or an SMTP command. */
+bool has_line_break(const char *s, size_t n);
+
+/* ASCII case-insensitive comparisons that do not depend on the locale. */
+int ascii_casecmp(const char *a, const char *b);
+int ascii_ncasecmp(const char *a, const char *b, size_t n);
+
+#endif
