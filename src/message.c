@@ -147,8 +147,9 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 {
 	const char *pos = text, *end = text + len;
 	struct mailbox mb;
+	struct diag why;
 	int r;
-	while ((r = addr_next(&pos, end, &mb, d)) == 1) {
+	while ((r = addr_next(&pos, end, &mb, &why)) == 1) {
 		char *addr = NULL;
 		int rc = envelope_address(&mb, domain, what, code, &addr, d);
 		if (rc != EX_OK) {
@@ -177,7 +178,7 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 		for (char *c = shown; *c; c++)
 			if ((unsigned char)*c < 0x20)
 				*c = ' ';
-		return diag_set(d, code, "%s '%s%s': %s", what, shown, len > 60 ? "..." : "", d->msg);
+		return diag_set(d, code, "%s '%s%s': %s", what, shown, len > 60 ? "..." : "", why.msg);
 	}
 	return EX_OK;
 }

@@ -139,11 +139,13 @@ static void on_command(struct submitter *s, const char *line, size_t len)
 	const char *arg;
 	size_t arglen;
 	enum stage st = stage_of_command(line, len, &arg, &arglen);
-	if (st == STAGE_QUIT)
+	if (st == STAGE_QUIT) {
+		/* libcurl's own QUIT after a failure: the stage that failed stays the one named */
 		s->quit_sent = true;
-	if (st != STAGE_OTHER || s->stage != STAGE_AUTH)
+	} else if (st != STAGE_OTHER || s->stage != STAGE_AUTH) {
 		s->stage = st;
-	set_string(&s->stage_arg, arg, arglen);
+		set_string(&s->stage_arg, arg, arglen);
+	}
 	if (!log_transcript_enabled())
 		return;
 	/* AUTH and whatever follows it until the server's reply carry secrets */
@@ -233,8 +235,9 @@ static const char *stage_name(enum stage st)
 {
 	switch (st) {
 	case STAGE_CONNECT:
-	case STAGE_GREETING:
 		return "the connection";
+	case STAGE_GREETING:
+		return "the greeting";
 	case STAGE_EHLO:
 		return "EHLO";
 	case STAGE_AUTH:
