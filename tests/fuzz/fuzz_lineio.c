@@ -1,0 +1,64 @@
+/* fuzz_lineio.c: libFuzzer target for line splitting. The first byte picks the read size; the
+ * lines that come out must equal a simple reference split of the same bytes (LF, CRLF and a
+ * lone CR are one break each), whatever the chunking. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lineio.h"
+#include "util.h"
+
+struct source {
+	const uint8_t *data;
+	size_t len, pos, chunk;
+};
+
+static ssize_t read_chunks(void *ctx, void *buf, size_t n)
+{
+	struct source *s = ctx;
+	size_t k = s->len - s->pos;
+	if (k > s->chunk)
+		k = s->chunk;
+	if (k > n)
+		k = n;
+	memcpy(buf, s->data + s->pos, k);
+	s->pos += k;
+	return (ssize_t)k;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	struct source src = { data + 1, size - 1, 0, (size_t)data[0] % 17 + 1 };
+	struct buf got = {0}, want = {0};
+	for (size_t i = 0; i < src.len; i++) {
+		uint8_t c = src.data[i];
+		if (c == '\r') {
+			buf_putc(&want, '\n');
+			if (i + 1 < src.len && src.data[i + 1] == '\n')
+				i++;
+		} else {
+			buf_putc(&want, (char)c);
+		}
+	}
+	struct lineio *r = lineio_new(read_chunks, &src);
+	const char *p;
+	size_t n;
+	bool eol;
+	while (lineio_next(r, &p, &n, &eol) == 1) {
+		if (memchr(p, '\n', n) || memchr(p, '\r', n))
+			abort();
+		buf_append(&got, p, n);
+		if (eol)
+			buf_putc(&got, '\n');
+	}
+	lineio_free(r);
+	if (got.len != want.len || (got.len && memcmp(got.data, want.data, got.len) != 0))
+		abort();
+	buf_free(&got);
+	buf_free(&want);
+	return 0;
+}

@@ -1,0 +1,580 @@
+/* header_test.c: the header block's push parser, lookups, edits, byte-exact serialisation and
+ * encoders, with the inputs the fuzzer once tripped on. It must not depend on the host's locale
+ * or time zone: it sets both itself. */
+#include "header.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+/* --- helpers ------------------------------------------------------------------------------- */
+
+static struct header *header_from_lines(const char *const *lines)
+{
+	struct header *h = header_new();
+	for (; *lines; lines++)
+		header_push_line(h, *lines, strlen(*lines));
+	return h;
+}
+
+/* The serialised block as a string the test owns. */
+static char *written(const struct header *h)
+{
+	struct buf out = {0};
+	header_write(h, &out);
+	return buf_steal(&out);
+}
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Longest physical line of "Name:" + value, counted as the field would be written. */
+static size_t longest_line(const char *name, const char *value)
+{
+	size_t longest = 0, column = strlen(name) + 1;
+	for (const char *p = value;; p++) {
+		if (*p == '\n' || *p == '\0') {
+			if (column > longest)
+				longest = column;
+			if (*p == '\0')
+				return longest;
+			column = 0;
+		} else {
+			column++;
+		}
+	}
+}
+
+/* True when some line after the first holds nothing but white space. */
+static bool has_blank_line(const char *value)
+{
+	for (const char *p = strchr(value, '\n'); p; p = strchr(p + 1, '\n')) {
+		const char *q = p + 1;
+		while (is_wsp(*q))
+			q++;
+		if (*q == '\n' || *q == '\0')
+			return true;
+	}
+	return false;
+}
+
+static char *unfolded(const char *value)
+{
+	struct buf out = {0};
+	for (const char *p = value; *p; p++)
+		if (*p != '\n')
+			buf_putc(&out, *p);
+	return buf_steal(&out);
+}
+
+static int base64_digit(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Appends the decoding of n base64 characters to out; false on bad input. */
+static bool base64_decode(const char *s, size_t n, struct buf *out)
+{
+	if (n % 4)
+		return false;
+	for (size_t i = 0; i < n; i += 4) {
+		int d[4];
+		for (int k = 0; k < 4; k++)
+			d[k] = s[i + k] == '=' ? 0 : base64_digit(s[i + k]);
+		if (d[0] < 0 || d[1] < 0 || d[2] < 0 || d[3] < 0)
+			return false;
+		unsigned long group = (unsigned long)d[0] << 18 | (unsigned long)d[1] << 12 |
+				      (unsigned long)d[2] << 6 | (unsigned long)d[3];
+		buf_putc(out, (char)(group >> 16));
+		if (s[i + 2] != '=')
+			buf_putc(out, (char)(group >> 8 & 0xff));
+		if (s[i + 3] != '=')
+			buf_putc(out, (char)(group & 0xff));
+	}
+	return true;
+}
+
+/* Strict RFC 3629 check, written apart from header.c's so that the two can disagree. */
+static bool valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned long cp;
+		size_t len;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		} else if ((s[i] & 0xE0) == 0xC0) {
+			cp = s[i] & 0x1F, len = 2;
+		} else if ((s[i] & 0xF0) == 0xE0) {
+			cp = s[i] & 0x0F, len = 3;
+		} else if ((s[i] & 0xF8) == 0xF0) {
+			cp = s[i] & 0x07, len = 4;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		static const unsigned long smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < smallest[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* Checks a value made of encoded-words: each at most 75 characters and (when the text was
+ * valid UTF-8) valid UTF-8 on its own, lines within 76 columns, separators as given, and the
+ * decoded words joined back into text. */
+static void check_encoded_words(const char *label, const char *name, const char *value,
+				const char *text, const char *separator, bool text_is_utf8)
+{
+	struct buf decoded = {0};
+	bool words_ok = true, sizes_ok = true, utf8_ok = true;
+	const char *p = value;
+	if (name)
+		words_ok = *p++ == ' ';
+	while (words_ok && *p) {
+		const char *end = strstr(p, "?=");
+		if (strncmp(p, "=?UTF-8?B?", 10) != 0 || !end) {
+			words_ok = false;
+			break;
+		}
+		end += 2;
+		if (end - p > 75)
+			sizes_ok = false;
+		size_t before = decoded.len;
+		if (!base64_decode(p + 10, (size_t)(end - 2 - (p + 10)), &decoded))
+			words_ok = false;
+		if (!valid_utf8((unsigned char *)decoded.data + before, decoded.len - before))
+			utf8_ok = false;
+		p = end;
+		if (*p) {
+			if (strncmp(p, separator, strlen(separator)) != 0)
+				words_ok = false;
+			p += strlen(separator);
+		}
+	}
+	ok(words_ok, "%s: encoded-words separated by the separator", label);
+	ok(sizes_ok, "%s: every encoded-word is at most 75 characters", label);
+	if (text_is_utf8)
+		ok(utf8_ok, "%s: no encoded-word splits a UTF-8 sequence", label);
+	if (name)
+		ok(longest_line(name, value) <= 76, "%s: lines stay within 76 columns", label);
+	ok(decoded.data && strcmp(decoded.data, text) == 0, "%s: decodes back to the text", label);
+	buf_free(&decoded);
+}
+
+/* --- push parser --------------------------------------------------------------------------- */
+
+static void test_push_line(void)
+{
+	static const struct {
+		const char *line;
+		enum header_line want;
+		const char *name, *value;
+	} cases[] = {
+		{"Subject: hello", HEADER_LINE_FIELD, "Subject", " hello"},
+		{"Subject:no space", HEADER_LINE_FIELD, "Subject", "no space"},
+		{"X-Tab:\tvalue", HEADER_LINE_FIELD, "X-Tab", "\tvalue"},
+		{"To: a@b  ", HEADER_LINE_FIELD, "To", " a@b  "},
+		{"Empty:", HEADER_LINE_FIELD, "Empty", ""},
+		{"Subject : obsolete", HEADER_LINE_FIELD, "Subject", " obsolete"},
+		{"Subject\t \t: obsolete tabs", HEADER_LINE_FIELD, "Subject", " obsolete tabs"},
+		{"X-Odd!#$%&'*+/=?^_`{|}~: v", HEADER_LINE_FIELD, "X-Odd!#$%&'*+/=?^_`{|}~", " v"},
+		{"X:a:b", HEADER_LINE_FIELD, "X", "a:b"},
+		{"From nobody Sat Nov 28 17:48:10 2026", HEADER_LINE_NOT, NULL, NULL},
+		{">From nobody", HEADER_LINE_NOT, NULL, NULL},
+		{"From:", HEADER_LINE_FIELD, "From", ""},
+		{"garbage", HEADER_LINE_NOT, NULL, NULL},
+		{": no name", HEADER_LINE_NOT, NULL, NULL},
+		{" leading continuation", HEADER_LINE_NOT, NULL, NULL},
+		{"\tleading tab", HEADER_LINE_NOT, NULL, NULL},
+		{"", HEADER_LINE_NOT, NULL, NULL},
+		{"Na\001me: control in name", HEADER_LINE_NOT, NULL, NULL},
+		{"N\xc3\xa4me: 8-bit in name", HEADER_LINE_NOT, NULL, NULL},
+		{"Name x: space inside the name", HEADER_LINE_NOT, NULL, NULL},
+		{"Subject \t", HEADER_LINE_NOT, NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct header *h = header_new();
+		enum header_line got = header_push_line(h, cases[i].line, strlen(cases[i].line));
+		is_int(got, cases[i].want, "push \"%s\" gives %d", cases[i].line, cases[i].want);
+		if (cases[i].want == HEADER_LINE_FIELD) {
+			is_int(header_count(h), 1, "push \"%s\" stores one field", cases[i].line);
+			is_str(header_name(h, 0), cases[i].name, "name of \"%s\"", cases[i].line);
+			is_str(header_value(h, 0), cases[i].value, "value of \"%s\"", cases[i].line);
+			char *bytes = written(h);
+			char *want = xasprintf("%s\r\n", cases[i].line);
+			is_str(bytes, want, "\"%s\" is written back as it came", cases[i].line);
+			free(want);
+			free(bytes);
+		} else {
+			is_int(header_count(h), 0, "push \"%s\" stores nothing", cases[i].line);
+			is_int(header_bytes(h), 0, "push \"%s\" counts no bytes", cases[i].line);
+		}
+		header_free(h);
+	}
+}
+
+static void test_continuation(void)
+{
+	struct header *h = header_new();
+	is_int(header_push_line(h, "Subject: one", 12), HEADER_LINE_FIELD, "field line");
+	is_int(header_push_line(h, "\ttwo", 4), HEADER_LINE_CONT, "tab continues");
+	is_int(header_push_line(h, "   three ", 9), HEADER_LINE_CONT, "spaces continue");
+	is_int(header_push_line(h, " ", 1), HEADER_LINE_CONT, "a line of one space continues");
+	is_int(header_push_line(h, "To: x", 5), HEADER_LINE_FIELD, "next field");
+	is_int(header_push_line(h, "", 0), HEADER_LINE_NOT, "empty line is not header");
+	is_int(header_count(h), 2, "two fields");
+	is_str(header_value(h, 0), " one\n\ttwo\n   three \n ", "continuations joined with \\n");
+	char *bytes = written(h);
+	is_str(bytes, "Subject: one\r\n\ttwo\r\n   three \r\n \r\nTo: x\r\n",
+	       "folded field written with CRLF");
+	is_int(header_bytes(h), strlen(bytes), "header_bytes is the written length");
+	free(bytes);
+	header_free(h);
+}
+
+static void test_exact_serialisation(void)
+{
+	static const char *const lines[] = {
+		"Received: from x by y;",
+		"\tSat, 28 Nov 2026 17:48:10 +0100",
+		"Subject:no space",
+		"X-Tab:\tvalue",
+		"To: a@example.org   ",
+		"Cc :  obsolete spacing ",
+		"X-Empty:",
+		"X-Eight-Bit: caf\xc3\xa9 \xff",
+		NULL,
+	};
+	struct header *h = header_from_lines(lines);
+	char *bytes = written(h);
+	is_str(bytes,
+	       "Received: from x by y;\r\n\tSat, 28 Nov 2026 17:48:10 +0100\r\n"
+	       "Subject:no space\r\nX-Tab:\tvalue\r\nTo: a@example.org   \r\n"
+	       "Cc :  obsolete spacing \r\nX-Empty:\r\nX-Eight-Bit: caf\xc3\xa9 \xff\r\n",
+	       "odd spacing survives byte for byte");
+	is_int(header_bytes(h), strlen(bytes), "header_bytes matches the written length");
+	char *again = written(h);
+	is_str(again, bytes, "writing twice gives the same bytes");
+	free(again);
+	free(bytes);
+
+	/* A NUL inside a line is kept too: the value reads short, the wire bytes do not. */
+	header_push_line(h, "X-Nul: a\0b", 10);
+	struct buf out = {0};
+	header_write(h, &out);
+	ok(out.len >= 12 && memcmp(out.data + out.len - 12, "X-Nul: a\0b\r\n", 12) == 0,
+	   "NUL inside a value is written back");
+	is_int(header_bytes(h), out.len, "header_bytes counts the NUL line");
+	is_str(header_value(h, header_count(h) - 1), " a", "the value reads up to the NUL");
+	buf_free(&out);
+	header_free(h);
+}
+
+/* --- lookups and edits --------------------------------------------------------------------- */
+
+static void test_find(void)
+{
+	static const char *const lines[] = {"From: a@x", "TO: b@x", "Subject: s",
+					    "to : c@x", "X-To: no", NULL};
+	struct header *h = header_from_lines(lines);
+	static const struct {
+		const char *name;
+		size_t from, want;
+	} cases[] = {
+		{"to", 0, 1},	       {"To", 2, 3},	   {"TO", 4, HEADER_NONE},
+		{"from", 0, 0},	       {"subject", 1, 2}, {"Bcc", 0, HEADER_NONE},
+		{"To", 99, HEADER_NONE}, {"X-To", 0, 4},	   {"X-T", 0, HEADER_NONE},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		is_int(header_find(h, cases[i].name, cases[i].from), cases[i].want,
+		       "find \"%s\" from %zu", cases[i].name, cases[i].from);
+	is_str(header_name(h, 3), "to", "obsolete name reads without its white space");
+	header_free(h);
+}
+
+static void test_remove(void)
+{
+	static const char *const lines[] = {
+		"From: a@x",  "Bcc: hidden@x,", "  more@x", "To: b@x",
+		"BCC : c@x",  "Subject: keep",  "bcc:",	    NULL,
+	};
+	struct header *h = header_from_lines(lines);
+	is_int(header_remove_all(h, "Bcc"), 3, "remove_all drops every Bcc, any case, folded");
+	char *bytes = written(h);
+	is_str(bytes, "From: a@x\r\nTo: b@x\r\nSubject: keep\r\n", "every other byte is kept");
+	is_int(header_bytes(h), strlen(bytes), "header_bytes follows removals");
+	free(bytes);
+	is_int(header_remove_all(h, "Bcc"), 0, "nothing left to remove");
+
+	header_remove_at(h, 1);
+	bytes = written(h);
+	is_str(bytes, "From: a@x\r\nSubject: keep\r\n", "remove_at drops the field at its index");
+	free(bytes);
+	header_remove_at(h, 7);
+	is_int(header_count(h), 2, "remove_at out of range does nothing");
+	header_remove_at(h, 1);
+	header_remove_at(h, 0);
+	is_int(header_count(h), 0, "all removed");
+	is_int(header_bytes(h), 0, "no bytes left");
+	header_free(h);
+}
+
+static void test_set_and_append(void)
+{
+	static const char *const lines[] = {"To : root", "Subject: old", "X: y", NULL};
+	struct header *h = header_from_lines(lines);
+	header_set_value(h, 0, " root@example.org");
+	header_set_value(h, 1, " new\n folded");
+	header_set_value(h, 9, " ignored");
+	header_append(h, "Date", " Sat, 28 Nov 2026 17:48:10 +0100");
+	header_append(h, "X-Folded", " a\n\tb");
+	header_append(h, "X-Empty", "");
+	char *bytes = written(h);
+	is_str(bytes,
+	       "To : root@example.org\r\nSubject: new\r\n folded\r\nX: y\r\n"
+	       "Date: Sat, 28 Nov 2026 17:48:10 +0100\r\nX-Folded: a\r\n\tb\r\nX-Empty:\r\n",
+	       "set_value keeps name and place; append adds at the end");
+	is_int(header_bytes(h), strlen(bytes), "header_bytes follows edits");
+	is_int(header_find(h, "date", 0), 3, "appended field is found");
+	is_str(header_value(h, 1), " new\n folded", "set value reads back");
+	free(bytes);
+	header_free(h);
+	header_free(NULL);
+	ok(1, "header_free(NULL) is fine");
+}
+
+/* --- encoders ------------------------------------------------------------------------------ */
+
+static void test_unstructured_ascii(void)
+{
+	static const struct {
+		const char *name, *text, *want;
+	} exact[] = {
+		{"Subject", "Hello", " Hello"},
+		{"Subject", "", " "},
+		{"Subject", "  spaced  out  ", "   spaced  out  "},
+		{"Subject", "tab\there", " tab\there"},
+		/* 9 + 69 = 78 columns fit; one more word goes to the next line. */
+		{"Subject",
+		 "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg",
+		 " aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg"},
+		{"Subject",
+		 "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg h",
+		 " aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg\n h"},
+		/* The break goes before the run of white space, never inside it. */
+		{"Subject",
+		 "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg   \th",
+		 " aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg\n   \th"},
+		/* Trailing white space is never folded onto a line of its own: the last word
+		 * moves down with it instead. */
+		{"Subject",
+		 "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg          ",
+		 " aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff\n ggggggggg          "},
+		{"Subject", "x                                                                       "
+			    "          ",
+		 " x                                                                       "
+		 "          "},
+	};
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++) {
+		char *got = header_encode_unstructured(exact[i].name, exact[i].text);
+		is_str(got, exact[i].want, "unstructured ASCII case %zu", i);
+		free(got);
+	}
+
+	static const struct {
+		const char *name, *text;
+		bool folds;
+	} folded[] = {
+		{"Subject", "The quick brown fox jumps over the lazy dog and then keeps running "
+			    "far beyond the seventy-eighth column of this header line, again and "
+			    "again, until the fold has happened at least twice in a row.",
+		 true},
+		{"Subject", "short then "
+			    "a-single-word-longer-than-seventy-eight-columns-which-may-not-be-split-"
+			    "anywhere-at-all and then more words after it",
+		 true},
+		{"Subject", "a-single-word-longer-than-seventy-eight-columns-which-may-not-be-split-"
+			    "anywhere-at-all",
+		 false},
+		{"X-A-Rather-Long-Field-Name-Indeed", "words\tseparated\tby\ttabs and spaces "
+						      "and  doubled  spaces  and  so  on and so "
+						      "forth until it folds",
+		 true},
+		{"Subject", "  leading spaces then a long line of words that must fold at some "
+			    "point because it is long",
+		 true},
+	};
+	for (size_t i = 0; i < sizeof folded / sizeof folded[0]; i++) {
+		char *got = header_encode_unstructured(folded[i].name, folded[i].text);
+		char *want_unfolded = xasprintf(" %s", folded[i].text);
+		char *flat = unfolded(got);
+		is_str(flat, want_unfolded, "long ASCII case %zu unfolds to the text", i);
+		ok(!has_blank_line(got), "long ASCII case %zu has no blank line", i);
+		ok((strchr(got, '\n') != NULL) == folded[i].folds, "long ASCII case %zu %s", i,
+		   folded[i].folds ? "is folded" : "cannot fold");
+		/* Only a word longer than a line may stretch one. */
+		bool has_long_word = strstr(folded[i].text, "single-word") != NULL;
+		if (!has_long_word)
+			ok(longest_line(folded[i].name, got) <= 78,
+			   "long ASCII case %zu keeps lines within 78 columns", i);
+		else
+			ok(strstr(got, "\na-single") == NULL && strstr(flat, "-split-anywhere"),
+			   "long ASCII case %zu keeps the long word whole", i);
+		free(flat);
+		free(want_unfolded);
+		free(got);
+	}
+}
+
+static void test_unstructured_encoded(void)
+{
+	char *got = header_encode_unstructured("Subject", "Gr\xc3\xbc\xc3\x9f" "e");
+	is_str(got, " =?UTF-8?B?R3LDvMOfZQ==?=", "short UTF-8 text is one encoded-word");
+	free(got);
+
+	/* 4-byte, 3-byte and 2-byte sequences in a row, long enough for several words, so that
+	 * every cut position relative to a sequence comes up. */
+	struct buf long_text = {0};
+	for (int i = 0; i < 40; i++)
+		buf_puts(&long_text, "\xf0\x9f\x93\xa7 \xe2\x82\xac caf\xc3\xa9 ");
+	struct buf mixed = {0};
+	for (int i = 0; i < 30; i++)
+		buf_puts(&mixed, "na\xc3\xafve ");
+	const struct {
+		const char *label, *name, *text;
+		bool utf8;
+	} cases[] = {
+		{"long UTF-8", "Subject", long_text.data, true},
+		{"mostly ASCII", "Subject", mixed.data, true},
+		{"long name", "X-An-Extremely-Long-Field-Name-That-Leaves-Little-Room", mixed.data,
+		 true},
+		{"invalid UTF-8", "Subject", "\xff\xfe abc \xc3 \xe2\x82 \xed\xa0\x80 \xf4\x90\x80\x80"
+					     " \xc0\xaf end \xf0\x9f\x93",
+		 false},
+		{"control byte", "Subject", "bell\a and\r\nnewline", true},
+		{"looks encoded", "Subject", "=?UTF-8?B?Zm9v?= is not mine", true},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		got = header_encode_unstructured(cases[i].name, cases[i].text);
+		check_encoded_words(cases[i].label, cases[i].name, got, cases[i].text, "\n ",
+				    cases[i].utf8);
+		free(got);
+	}
+	got = header_encode_unstructured("Subject", long_text.data);
+	ok(strchr(got, '\n') != NULL, "long UTF-8 text is folded between encoded-words");
+	free(got);
+
+	/* A name so long no encoded-word fits beside it: one sequence still goes there. */
+	char name[100];
+	memset(name, 'N', 99);
+	name[99] = '\0';
+	got = header_encode_unstructured(name, "\xf0\x9f\x93\xa7\xf0\x9f\x93\xa7");
+	is_str(got, " =?UTF-8?B?8J+Tpw==?=\n =?UTF-8?B?8J+Tpw==?=",
+	       "a huge name leaves one sequence on the first line");
+	free(got);
+	buf_free(&long_text);
+	buf_free(&mixed);
+}
+
+static void test_phrase(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"John Smith", "John Smith"},
+		{"o'Neil {x} #1", "o'Neil {x} #1"},
+		{"John Q. Public", "\"John Q. Public\""},
+		{"Smith, John", "\"Smith, John\""},
+		{"say \"hi\" \\o/", "\"say \\\"hi\\\" \\\\o/\""},
+		{"   ", "\"   \""},
+		{"", ""},
+		{"J\xc3\xbcrgen", "=?UTF-8?B?SsO8cmdlbg==?="},
+		{"=?x?", "=?UTF-8?B?PT94Pw==?="},
+		{"tab\there", "=?UTF-8?B?dGFiCWhlcmU=?="},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = header_encode_phrase(cases[i].text);
+		is_str(got, cases[i].want, "phrase \"%s\"", cases[i].text);
+		free(got);
+	}
+	struct buf text = {0};
+	for (int i = 0; i < 20; i++)
+		buf_puts(&text, "Fran\xc3\xa7ois \xe6\x97\xa5\xe6\x9c\xac ");
+	char *got = header_encode_phrase(text.data);
+	check_encoded_words("long phrase", NULL, got, text.data, " ", true);
+	ok(strchr(got, '\n') == NULL, "a phrase is never folded");
+	free(got);
+	buf_free(&text);
+}
+
+static void test_format_date(void)
+{
+	static const struct {
+		const char *tz;
+		time_t t;
+		const char *want;
+	} cases[] = {
+		{"UTC", 1795884490, "Sat, 28 Nov 2026 16:48:10 +0000"},
+		{"Europe/Berlin", 1795884490, "Sat, 28 Nov 2026 17:48:10 +0100"},
+		{"Europe/Berlin", 1783166400, "Sat, 04 Jul 2026 14:00:00 +0200"},
+		{"EST5EDT", 1795884490, "Sat, 28 Nov 2026 11:48:10 -0500"},
+		{"EST5EDT", 1783166400, "Sat, 04 Jul 2026 08:00:00 -0400"},
+		{"IST-5:30", 1772442307, "Mon, 02 Mar 2026 14:35:07 +0530"},
+		{"NST3:30", 1772442307, "Mon, 02 Mar 2026 05:35:07 -0330"},
+		{"UTC", 0, "Thu, 01 Jan 1970 00:00:00 +0000"},
+	};
+	const char *locales[] = {"C", "C.UTF-8"};
+	for (size_t l = 0; l < sizeof locales / sizeof locales[0]; l++) {
+		if (!setlocale(LC_ALL, locales[l])) {
+			ok(1, "# SKIP locale %s not installed", locales[l]);
+			continue;
+		}
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			setenv("TZ", cases[i].tz, 1);
+			tzset();
+			char *got = header_format_date(cases[i].t);
+			is_str(got, cases[i].want, "date in %s under locale %s", cases[i].tz,
+			       locales[l]);
+			free(got);
+		}
+	}
+	setlocale(LC_ALL, "C");
+}
+
+int main(void)
+{
+	test_push_line();
+	test_continuation();
+	test_exact_serialisation();
+	test_find();
+	test_remove();
+	test_set_and_append();
+	test_unstructured_ascii();
+	test_unstructured_encoded();
+	test_phrase();
+	test_format_date();
+	return done_testing();
+}
