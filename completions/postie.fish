@@ -1,0 +1,43 @@
+# fish completion for postie(1)
+# Offers postie's options and file names after -C, --config and -X. Recipients and other values
+# get nothing: the shell cannot know them. Keep the options in step with `postie --help`;
+# tests/completions.bats compares them.
+
+complete -c postie -f
+
+complete -c postie -s t -d 'Also take recipients from To, Cc and Bcc'
+complete -c postie -s i -d 'A line with a lone dot does not end the input'
+complete -c postie -s f -l from -x -d 'Envelope sender (empty or <> for the null sender)'
+complete -c postie -s r -x -d 'Envelope sender, same as -f'
+complete -c postie -s F -x -d 'Full name in a generated From'
+complete -c postie -s v -l verbose -d 'Print the SMTP transcript on stderr'
+complete -c postie -s X -r -F -d 'Append the SMTP transcript to FILE'
+complete -c postie -s C -l config -r -F -d 'Configuration file'
+complete -c postie -s b -x -a m -d 'Mode: m sends (the default)'
+complete -c postie -s o -x -a i -d 'Sendmail option: -oi is -i, others are ignored'
+complete -c postie -s s -l subject -x -d 'Compose a message with this subject'
+complete -c postie -s c -l cc -x -d 'Compose a message with this Cc recipient'
+complete -c postie -l bcc -x -d 'Compose a message with this Bcc recipient'
+complete -c postie -l to -x -d 'Compose a message with this To recipient'
+complete -c postie -l help -d 'Show the options'
+complete -c postie -l version -d 'Show versions and compiled-in paths'
+
+# not supported yet: postie exits 64
+complete -c postie -s I -d 'Check the aliases file (not supported yet)'
+complete -c postie -s q -d 'Deliver the queue (not supported yet)'
+complete -c postie -l queue-run -d 'Deliver the queue (not supported yet)'
+
+# accepted for sendmail compatibility and ignored; see COMPATIBILITY in postie(1)
+complete -c postie -s B -x -a '7BIT 8BITMIME' -d 'Body type (ignored)'
+complete -c postie -s N -x -d 'DSN notify (ignored)'
+complete -c postie -s R -x -d 'DSN return (ignored)'
+complete -c postie -s V -x -d 'DSN envelope id (ignored)'
+complete -c postie -s L -x -d 'Syslog tag (ignored)'
+complete -c postie -s h -x -d 'Hop count (ignored)'
+complete -c postie -s O -x -d 'Sendmail option (ignored)'
+complete -c postie -s G -d 'Gateway submission (ignored)'
+complete -c postie -s U -d 'Initial user submission (ignored)'
+complete -c postie -s m -d 'Me too (ignored)'
+complete -c postie -s n -d 'No aliasing (ignored)'
+complete -c postie -s e -d 'Error mode (ignored)'
+complete -c postie -s A -d 'Alternate configuration (ignored)'
