@@ -51,6 +51,15 @@ int main(int argc, char **argv)
 		case MODE_SEND:
 			rc = app_send(&opts, &d);
 			break;
+		case MODE_QUEUE_RUN:
+			rc = app_queue_run(&opts, &d);
+			break;
+		case MODE_QUEUE_LIST:
+			rc = app_queue_list(&opts, &d);
+			break;
+		case MODE_SERVERINFO:
+			rc = app_serverinfo(&opts, &d);
+			break;
 		}
 	}
 	if (rc != EX_OK) {

@@ -1,26 +1,73 @@
 /* app.c: the modes (see app.h). Data flows one way: options and configuration -> message ->
- * envelope -> submission. Nothing here parses mail or speaks SMTP. */
+ * envelope -> submission, with the message's bytes teed into a spool file on the way so that
+ * a failed send ends in the queue or in failed/, never nowhere. Nothing here parses mail or
+ * speaks SMTP. */
 #include "app.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "aliases.h"
 #include "config.h"
 #include "log.h"
 #include "message.h"
+#include "queue.h"
 #include "submit.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
 #endif
+
+/* How long a send may go on delivering the queue over its connection afterwards. */
+#define FLUSH_AFTER_SEND_SECONDS 20
+#define BACKOFF_FIRST 60
+#define BACKOFF_MAX 3600
+
+/* Set by SIGTERM, SIGINT and SIGHUP: the transfer stops, a fully read message is queued. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a read of stdin must return so that postie can stop */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/* The current time; POSTIE_NOW (seconds since the epoch) replaces it so that tests can move
+ * through backoff and expiry without sleeping. */
+static time_t now_time(void)
+{
+	const char *fake = getenv("POSTIE_NOW");
+	if (fake && *fake) {
+		char *end;
+		long long t = strtoll(fake, &end, 10);
+		if (!*end && t > 0)
+			return (time_t)t;
+	}
+	return time(NULL);
+}
 
 /* The host's fully qualified name, or its plain name when the resolver knows no better. */
 static char *host_fqdn(void)
@@ -49,33 +96,453 @@ static char *login_name(void)
 	return xstrdup(env && *env ? env : "nobody");
 }
 
-static ssize_t read_message(void *ctx, char *buf, size_t n, struct diag *d)
+static char *default_queue_dir(void)
 {
-	return message_read(ctx, buf, n, d);
+	if (geteuid() == 0)
+		return xstrdup(LOCALSTATEDIR "/spool/postie");
+	const char *xdg = getenv("XDG_STATE_HOME");
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/postie/queue", xdg);
+	const char *home = getenv("HOME");
+	if (home && *home == '/')
+		return xasprintf("%s/.local/state/postie/queue", home);
+	struct passwd *pw = getpwuid(getuid());
+	return xasprintf("%s/.local/state/postie/queue", pw && pw->pw_dir ? pw->pw_dir : "/");
+}
+
+/* What a run needs from the configuration, in one place. */
+struct run {
+	struct config cfg;
+	const struct account *acct;	/* the settings in use, owned by cfg */
+	char *domain;
+	char *login;
+	char *queue_dir;
+	long lifetime;
+	FILE *transcript;
+	FILE *logfile;
+	struct queue *queue;
+	struct diag queue_error;	/* why queue is NULL */
+	time_t now;
+	struct aliases *aliases;	/* the account's aliases file, or NULL */
+	struct strlist local_domains;	/* what counts as this machine */
+};
+
+static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
+{
+	memset(r, 0, sizeof *r);
+	r->now = now_time();
+	int rc = config_load(&r->cfg, o->config_file, d);
+	if (rc != EX_OK)
+		return rc;
+	/* an account named by --account, else the one whose from is -f's address */
+	struct mailbox mb = {0};
+	struct diag ignored;
+	const char *sender = NULL;
+	if (o->sender_given && addr_parse_one(o->sender, &mb, &ignored) == EX_OK && *mb.addr)
+		sender = mb.addr;
+	r->acct = config_pick(&r->cfg, o->account, sender, d);
+	mailbox_clear(&mb);
+	if (!r->acct)
+		return d->code;
+	if (o->transcript_file) {
+		r->transcript = fopen(o->transcript_file, "ae");
+		if (!r->transcript)
+			return diag_set(d, EX_CANTCREAT, "%s: %s", o->transcript_file, strerror(errno));
+	}
+	log_set_transcript(o->verbose, r->transcript);
+	if (r->acct->logfile) {
+		r->logfile = fopen(r->acct->logfile, "ae");
+		if (!r->logfile)
+			return diag_set(d, EX_CANTCREAT, "logfile %s: %s", r->acct->logfile, strerror(errno));
+	}
+	log_set_records(r->acct->syslog, r->logfile);
+	r->domain = r->acct->domain ? xstrdup(r->acct->domain) : host_fqdn();
+	r->login = login_name();
+	r->queue_dir = r->acct->queue ? xstrdup(r->acct->queue) : default_queue_dir();
+	r->lifetime = r->acct->queue_lifetime;
+	for (size_t i = 0; i < r->acct->nlocal_domains; i++)
+		strlist_add(&r->local_domains, r->acct->local_domains[i]);
+	if (!r->acct->local_domains_set) {
+		/* localhost, the host name and its FQDN */
+		char host[256] = "";
+		if (gethostname(host, sizeof host - 1) == 0 && *host)
+			strlist_add(&r->local_domains, host);
+		char *fqdn = host_fqdn();
+		if (strcmp(fqdn, host) != 0)
+			strlist_add(&r->local_domains, fqdn);
+		free(fqdn);
+	}
+	if (r->acct->aliases) {
+		struct strlist warnings = {0};
+		rc = aliases_load(&r->aliases, r->acct->aliases, &warnings, d);
+		for (size_t i = 0; i < warnings.n; i++)
+			log_warn("%s", warnings.v[i]);
+		strlist_free(&warnings);
+	}
+	return rc;
+}
+
+/* Opens the queue; a send goes on without it (and says so if it then needs it). */
+static int run_open_queue(struct run *r)
+{
+	if (!r->queue && !r->queue_error.code)
+		queue_open(&r->queue, r->queue_dir, &r->queue_error);
+	return r->queue ? EX_OK : r->queue_error.code;
+}
+
+static void run_close(struct run *r)
+{
+	log_set_transcript(false, NULL);
+	log_set_records(false, NULL);
+	if (r->transcript)
+		fclose(r->transcript);
+	if (r->logfile)
+		fclose(r->logfile);
+	queue_close(r->queue);
+	aliases_free(r->aliases);
+	strlist_free(&r->local_domains);
+	config_free(&r->cfg);
+	free(r->domain);
+	free(r->login);
+	free(r->queue_dir);
+}
+
+static long backoff(long attempts)
+{
+	long delay = BACKOFF_FIRST;
+	for (long i = 1; i < attempts && delay < BACKOFF_MAX; i++)
+		delay *= 2;
+	return delay < BACKOFF_MAX ? delay : BACKOFF_MAX;
+}
+
+/* True for a relay URL whose host is on this machine. */
+static bool loopback_url(const char *url)
+{
+	const char *host = strstr(url, "://");
+	host = host ? host + 3 : url;
+	return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+	       strncmp(host, "[::1]", 5) == 0;
+}
+
+/* The progress line of a large send on a terminal: bytes sent, rate, time left. */
+#define PROGRESS_MIN_BYTES (4ULL * 1024 * 1024)
+
+struct progress {
+	unsigned long long total;
+	struct timespec start, last;
+	bool shown;
+};
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void show_progress(void *ctx, unsigned long long sent)
+{
+	struct progress *p = ctx;
+	if (p->shown && seconds_since(&p->last) < 0.25 && sent < p->total)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &p->last);
+	double elapsed = seconds_since(&p->start);
+	double rate = elapsed > 0 ? (double)sent / elapsed : 0;
+	unsigned long long total = p->total > sent ? p->total : sent;
+	double left = rate > 0 ? (double)(total - sent) / rate : 0;
+	fprintf(stderr, "\rpostie: sent %.1f of %.1f MiB, %.1f MiB/s, %.0f s left ",
+		(double)sent / 1048576.0, (double)total / 1048576.0, rate / 1048576.0, left);
+	p->shown = true;
+}
+
+static void end_progress(struct progress *p)
+{
+	if (p->shown)
+		fputc('\n', stderr);
+}
+
+/* A submitter for account a. The secret (password, or the output of password-command) is
+ * fetched only now, handed to libcurl, and wiped. */
+static int submitter_for(struct run *r, const struct account *a, struct submitter **out,
+			 struct progress *progress, struct diag *d)
+{
+	struct submit_params sp = {
+		.urls = a->relay,
+		.nurls = a->nrelay,
+		.helo = r->domain,
+		.timeout = a->timeout,
+		.cancel = &interrupted,
+		.tls = a->tls == TLS_REQUIRED ? SUBMIT_TLS_REQUIRED
+		     : a->tls == TLS_OPPORTUNISTIC ? SUBMIT_TLS_OPPORTUNISTIC : SUBMIT_TLS_OFF,
+		.tls_verify = a->tls_verify,
+		.tls_ca_file = a->tls_ca_file,
+		.tls_cert = a->tls_cert,
+		.tls_key = a->tls_key,
+		.user = a->user,
+		.oauth2 = a->oauth2,
+		.auth = a->auth,
+		.netrc = a->netrc,
+		.progress = progress ? show_progress : NULL,
+		.progress_ctx = progress,
+	};
+	char *secret = NULL;
+	*out = NULL;
+	if (a->password || a->password_command) {
+		int rc = config_password(a, &secret, d);
+		if (rc != EX_OK)
+			return rc;
+	}
+	sp.secret = secret;
+	/* a password never travels without TLS: opportunistic is not enough beyond loopback */
+	bool all_loopback = true;
+	for (size_t i = 0; i < a->nrelay; i++)
+		all_loopback = all_loopback && loopback_url(a->relay[i]);
+	if ((secret || a->netrc) && sp.tls == SUBMIT_TLS_OPPORTUNISTIC && !all_loopback)
+		sp.tls = SUBMIT_TLS_REQUIRED;
+	*out = submitter_new(&sp);
+	config_secret_free(secret);
+	return EX_OK;
+}
+
+/* --- sending one message with its spool ----------------------------------------------- */
+
+struct tee {
+	const char *account;	/* the config account, recorded in queue entries */
+	const char *primary;	/* the first relay URL, recorded in queue entries */
+	struct message *msg;
+	struct spool *spool;
+	bool spool_failed;
+	struct diag spool_error;
+};
+
+static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
+{
+	struct tee *t = ctx;
+	ssize_t got = message_read(t->msg, buf, n, d);
+	if (got > 0 && t->spool && !t->spool_failed &&
+	    spool_write(t->spool, buf, (size_t)got, &t->spool_error) != EX_OK)
+		t->spool_failed = true;	/* the send goes on; only a later queueing fails */
+	return got;
+}
+
+/* Reads the rest of the message into the spool, so that what is kept is always the whole
+ * message, never the part the relay saw before it failed. */
+static int tee_drain(struct tee *t, struct diag *d)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t got = tee_read(t, chunk, sizeof chunk, d);
+		if (got < 0)
+			return d->code;
+		if (got == 0)
+			return EX_OK;
+	}
+}
+
+/* Why the message could not be kept, or NULL when the spool is whole. */
+static const char *tee_problem(const struct tee *t, const struct run *r)
+{
+	if (!t->spool)
+		return r->queue_error.msg[0] ? r->queue_error.msg : "no queue";
+	if (t->spool_failed)
+		return t->spool_error.msg;
+	return NULL;
+}
+
+static void fill_meta(struct queue_meta *m, const struct envelope *env, const char *relay,
+		      const char *account, time_t created)
+{
+	memset(m, 0, sizeof *m);
+	m->sender = xstrdup(env->sender);
+	m->relay = xstrdup(relay);
+	m->account = account ? xstrdup(account) : NULL;
+	m->created = created;
+	m->next_attempt = created;
+}
+
+/* Commits the spool (or a copy of it, when keep_spool) with the given recipients. */
+static int commit(struct tee *t, const struct envelope *env, const char *relay, time_t now,
+		  char *const *rcpts, size_t n, long attempts, const char *last_error, bool failed,
+		  bool keep_spool, char **id_out, struct diag *d)
+{
+	struct queue_meta m;
+	fill_meta(&m, env, t->primary ? t->primary : relay, t->account, now);
+	for (size_t i = 0; i < n; i++)
+		strlist_add(&m.rcpts, rcpts[i]);
+	m.attempts = attempts;
+	m.next_attempt = attempts ? now + backoff(attempts) : now;
+	m.last_error = last_error ? xstrdup(last_error) : NULL;
+	int rc;
+	if (keep_spool) {
+		rc = spool_commit_copy(t->spool, &m, failed, d);
+	} else {
+		rc = spool_commit(t->spool, &m, failed, d);
+		t->spool = NULL;
+	}
+	if (rc == EX_OK && id_out)
+		*id_out = xstrdup(m.id);
+	queue_meta_free(&m);
+	return rc;
+}
+
+static void record(const char *id, const struct envelope *env, size_t nrcpt,
+		   unsigned long long size, const char *relay, const char *status, const char *reply)
+{
+	log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=%s%s%s", id ? id : "-",
+		   env->sender, nrcpt, size, relay, status, reply ? " reply=" : "", reply ? reply : "");
+}
+
+static int flush_queue(struct run *r, struct submitter *reuse, const char *only_relay,
+		       time_t deadline, struct diag *d);
+
+/* After the transaction: the refused recipients of an accepted message. Temporary refusals
+ * are queued for those recipients only; permanent ones are kept in failed/. */
+static int settle_recipients(struct run *r, struct tee *t, const struct envelope *env,
+			     const struct submit_outcome *out, const char *relay, bool any_accepted)
+{
+	struct strlist temp = {0}, perm = {0};
+	char *temp_reply = NULL, *perm_reply = NULL;
+	for (size_t i = 0; i < out->nrcpt; i++) {
+		int code = out->rcpt_code[i];
+		if (code >= 200 && code < 400)
+			continue;
+		const char *reply = out->rcpt_reply[i] ? out->rcpt_reply[i] : "no reply";
+		fprintf(stderr, "postie: %s refused <%s>: %s\n", relay, env->rcpt[i], reply);
+		if (code >= 500) {
+			strlist_add(&perm, env->rcpt[i]);
+			if (!perm_reply)
+				perm_reply = xasprintf("%s refused <%s>: %s", relay, env->rcpt[i], reply);
+		} else {
+			/* a 4xx, or no reply at all because the transaction broke off */
+			strlist_add(&temp, env->rcpt[i]);
+			if (!temp_reply)
+				temp_reply = xasprintf("%s refused <%s>: %s", relay, env->rcpt[i], reply);
+		}
+	}
+	int rc = perm.n ? EX_NOUSER : EX_OK;
+	struct diag why = {0};
+	const char *problem = tee_problem(t, r);
+	if ((temp.n || perm.n) && !problem && tee_drain(t, &why) != EX_OK)
+		problem = why.msg;
+	if (!problem && t->spool_failed)
+		problem = t->spool_error.msg;
+	unsigned long long size = t->spool ? spool_size(t->spool) : 0;
+	if (temp.n) {
+		char *id = NULL;
+		if (!problem && commit(t, env, relay, r->now, temp.v, temp.n, 1, temp_reply, false,
+				       perm.n > 0, &id, &why) == EX_OK) {
+			fprintf(stderr, "postie: queued as %s for %zu recipient%s, delivered by 'postie -q'\n",
+				id, temp.n, temp.n == 1 ? "" : "s");
+			record(id, env, temp.n, size, relay, "queued", temp_reply);
+		} else {
+			fprintf(stderr, "postie: %zu recipient%s not queued (%s): the message was not delivered to %s\n",
+				temp.n, temp.n == 1 ? "" : "s", problem ? problem : why.msg,
+				temp.n == 1 ? "it" : "them");
+			rc = EX_TEMPFAIL;
+		}
+		free(id);
+	}
+	if (perm.n) {
+		char *id = NULL;
+		if (!problem && commit(t, env, relay, r->now, perm.v, perm.n, 1, perm_reply, true,
+				       false, &id, &why) == EX_OK) {
+			fprintf(stderr, "postie: saved as %s/failed/%s.msg\n", queue_path(r->queue), id);
+			record(id, env, perm.n, size, relay, "failed", perm_reply);
+		} else {
+			fprintf(stderr, "postie: not saved (%s)\n", problem ? problem : why.msg);
+		}
+		free(id);
+	}
+	(void)any_accepted;
+	strlist_free(&temp);
+	strlist_free(&perm);
+	free(temp_reply);
+	free(perm_reply);
+	return rc;
+}
+
+/* The whole message failed: a 5xx from the server is permanent (failed/), anything else is
+ * temporary (the queue), and an input that could not be read whole is kept nowhere. */
+static int settle_failure(struct run *r, struct tee *t, const struct envelope *env,
+			  const struct submit_outcome *out, const char *relay, int status,
+			  struct diag *d)
+{
+	bool server_refused_all_rcpts = out->nrcpt > 0;
+	bool any_perm_rcpt = false;
+	for (size_t i = 0; i < out->nrcpt; i++) {
+		if (out->rcpt_code[i] < 400)
+			server_refused_all_rcpts = false;
+		if (out->rcpt_code[i] >= 500)
+			any_perm_rcpt = true;
+	}
+	if (status == EX_IOERR || (out->cancelled && !message_input_done(t->msg))) {
+		if (out->cancelled)
+			return diag_set(d, EX_TEMPFAIL,
+					"interrupted before the whole message was read; nothing was queued");
+		return status;	/* a read error: the caller still has the message */
+	}
+	/* every RCPT refused: each recipient goes where its own reply says */
+	if (server_refused_all_rcpts && any_perm_rcpt)
+		return settle_recipients(r, t, env, out, relay, false);
+
+	bool permanent = !out->cancelled &&
+			 (status == EX_UNAVAILABLE || status == EX_NOUSER ||
+			  (status == EX_PROTOCOL && strncmp(out->reason, "refused", 7) == 0));
+	struct diag why = {0};
+	const char *problem = tee_problem(t, r);
+	if (!problem && tee_drain(t, &why) != EX_OK)
+		problem = why.msg;
+	if (!problem && t->spool_failed)
+		problem = t->spool_error.msg;
+	char *id = NULL;
+	unsigned long long size = t->spool ? spool_size(t->spool) : 0;
+	const char *reason = out->reason[0] ? out->reason : d->msg;
+	char *last_error = xasprintf("%s %s", relay, reason);
+	int rc;
+	if (problem) {
+		rc = diag_set(d, status == EX_OK ? EX_TEMPFAIL : status,
+			      "%s %s (%s); not queued (%s): the message was not accepted", relay,
+			      permanent ? "refused it" : "unavailable", reason, problem);
+	} else if (commit(t, env, relay, r->now, env->rcpt, env->nrcpt, 1, last_error, permanent,
+			  false, &id, &why) != EX_OK) {
+		rc = diag_set(d, permanent ? status : EX_TEMPFAIL,
+			      "%s %s (%s); not queued (%s): the message was not accepted", relay,
+			      permanent ? "refused it" : "unavailable", reason, why.msg);
+	} else if (permanent) {
+		record(id, env, env->nrcpt, size, relay, "failed", reason);
+		char *shown = xstrdup(d->msg);
+		rc = diag_set(d, status, "%s; saved as %s/failed/%s.msg", shown, queue_path(r->queue), id);
+		free(shown);
+	} else if (status == EX_CONFIG || status == EX_NOPERM || status == EX_SOFTWARE ||
+		   status == EX_OSERR) {
+		/* kept for a later run, but the status tells the caller something needs fixing */
+		record(id, env, env->nrcpt, size, relay, "queued", reason);
+		char *shown = xstrdup(d->msg);
+		rc = diag_set(d, status, "%s; queued as %s, delivered by 'postie -q' once fixed", shown, id);
+		free(shown);
+	} else {
+		record(id, env, env->nrcpt, size, relay, "queued", reason);
+		fprintf(stderr, "postie: %s unavailable (%s); queued as %s, delivered by 'postie -q'\n",
+			relay, reason, id);
+		rc = EX_OK;
+	}
+	free(id);
+	free(last_error);
+	return rc;
 }
 
 int app_send(const struct cli_opts *o, struct diag *d)
 {
-	struct config cfg;
+	struct run r;
 	struct message *msg = NULL;
 	struct submitter *sub = NULL;
-	FILE *transcript = NULL;
-	char *domain = NULL, *login = NULL;
-	int rc = config_load(&cfg, o->config_file, d);
+	struct submit_outcome out = {0};
+	struct tee t = {0};
+	int rc = run_open(&r, o, d);
 	if (rc != EX_OK)
-		goto out;
+		goto done;
+	catch_signals();
 
-	if (o->transcript_file) {
-		transcript = fopen(o->transcript_file, "ae");
-		if (!transcript) {
-			rc = diag_set(d, EX_CANTCREAT, "%s: %s", o->transcript_file, strerror(errno));
-			goto out;
-		}
-	}
-	log_set_transcript(o->verbose, transcript);
-
-	domain = cfg.domain ? xstrdup(cfg.domain) : host_fqdn();
-	login = login_name();
 	struct message_opts mo = {
 		.extract = o->extract,
 		.ignore_dots = o->ignore_dots,
@@ -84,35 +551,508 @@ int app_send(const struct cli_opts *o, struct diag *d)
 		.full_name = o->full_name,
 		.sender_given = o->sender_given,
 		.sender = o->sender,
-		.default_from = cfg.from,
-		.login = login,
-		.domain = domain,
+		.default_from = r.acct->from,
+		.login = r.login,
+		.domain = r.domain,
 		.operands = &o->operands,
 		.to = &o->to,
 		.cc = &o->cc,
 		.bcc = &o->bcc,
+		.attach = &o->attach,
+		.headers = &o->headers,
+		.cancel = &interrupted,
+		.aliases = r.aliases,
+		.local_domains = (const char *const *)r.local_domains.v,
+		.nlocal_domains = r.local_domains.n,
+		.rewrite_headers = r.acct->rewrite_headers,
 	};
 	rc = message_open(&msg, &mo, 0, d);
+	if (rc != EX_OK && interrupted)
+		rc = diag_set(d, EX_TEMPFAIL, "interrupted before the whole message was read; nothing was queued");
 	if (rc != EX_OK)
-		goto out;
-
-	rc = submit_global_init(d);
-	if (rc != EX_OK)
-		goto out;
-	struct submit_params sp = { .url = cfg.relay, .helo = domain, .timeout = cfg.timeout };
-	sub = submitter_new(&sp);
+		goto done;
 	const struct envelope *env = message_envelope(msg);
-	rc = submitter_send(sub, env->sender, env->rcpt, env->nrcpt, read_message, msg, d);
-	submitter_free(sub);
-	submit_global_cleanup();
-out:
-	log_set_transcript(false, NULL);
-	if (transcript)
-		fclose(transcript);
+	const char *relay = r.acct->relay[0];
+	t.msg = msg;
+	t.account = r.acct->name;
+	t.primary = relay;
+	if (run_open_queue(&r) == EX_OK && spool_create(r.queue, r.now, &t.spool, &r.queue_error) != EX_OK)
+		t.spool = NULL;
+
+	if (o->delivery == 1 || (o->delivery == -1 && r.acct->delivery == DELIVERY_QUEUE)) {
+		struct diag why = {0};
+		char *id = NULL;
+		const char *problem = tee_problem(&t, &r);
+		if (!problem && tee_drain(&t, &why) != EX_OK)
+			problem = why.msg;
+		unsigned long long spool_bytes = t.spool ? spool_size(t.spool) : 0;
+		if (!problem && commit(&t, env, relay, r.now, env->rcpt, env->nrcpt, 0, NULL, false,
+				       false, &id, &why) != EX_OK)
+			problem = why.msg;
+		if (problem)
+			rc = diag_set(d, EX_TEMPFAIL, "not queued (%s): the message was not accepted", problem);
+		else
+			record(id, env, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
+		free(id);
+		goto done;
+	}
+
+	/* a progress line only for a large send to a person watching */
+	struct progress progress = { .total = message_size_estimate(msg) };
+	bool want_progress = !o->no_progress && isatty(2) && progress.total >= PROGRESS_MIN_BYTES;
+	rc = submit_global_init(d);
+	if (rc == EX_OK)
+		rc = submitter_for(&r, r.acct, &sub, want_progress ? &progress : NULL, d);
+	if (rc != EX_OK) {
+		/* no secret, no libcurl: keep the message for a later run rather than drop it */
+		out.nrcpt = 0;
+		snprintf(out.reason, sizeof out.reason, "%s", d->msg);
+		rc = settle_failure(&r, &t, env, &out, relay, rc, d);
+		goto done;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &progress.start);
+	rc = submitter_send(sub, env->sender, env->rcpt, env->nrcpt, tee_read, &t, &out, d);
+	end_progress(&progress);
+	relay = submitter_url(sub);
+	unsigned long long size = t.spool ? spool_size(t.spool) : 0;
+	if (rc == EX_OK) {
+		record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
+		rc = settle_recipients(&r, &t, env, &out, relay, true);
+		spool_discard(t.spool);
+		t.spool = NULL;
+		if (r.queue && !interrupted) {
+			struct diag ignored;
+			flush_queue(&r, sub, t.primary, r.now + FLUSH_AFTER_SEND_SECONDS, &ignored);
+		}
+	} else {
+		rc = settle_failure(&r, &t, env, &out, relay, rc, d);
+	}
+done:
+	if (sub) {
+		submitter_free(sub);
+		submit_global_cleanup();
+	}
+	submit_outcome_free(&out);
+	spool_discard(t.spool);
 	message_free(msg);
-	config_free(&cfg);
-	free(domain);
-	free(login);
+	run_close(&r);
+	return rc;
+}
+
+/* --- the queue ------------------------------------------------------------------------ */
+
+struct fd_reader {
+	int fd;
+};
+
+static ssize_t read_fd(void *ctx, char *buf, size_t n, struct diag *d)
+{
+	struct fd_reader *f = ctx;
+	for (;;) {
+		ssize_t got = read(f->fd, buf, n);
+		if (got >= 0)
+			return got;
+		if (errno != EINTR)
+			return diag_set(d, EX_IOERR, "reading a queue entry: %s", strerror(errno)), -1;
+	}
+}
+
+/* One libcurl handle per account, so that a run delivers over one connection per relay. */
+struct handles {
+	const struct account **acct;
+	struct submitter **v;
+	size_t n;
+};
+
+static struct submitter *handle_for(struct handles *h, struct run *r, const struct account *a,
+				    struct diag *d)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->acct[i] == a)
+			return h->v[i];
+	struct submitter *sub = NULL;
+	if (submitter_for(r, a, &sub, NULL, d) != EX_OK)
+		return NULL;
+	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
+	h->acct = xreallocarray(h->acct, h->n + 1, sizeof *h->acct);
+	h->acct[h->n] = a;
+	return h->v[h->n++] = sub;
+}
+
+static void copy_meta(struct queue_meta *dst, const struct queue_meta *src)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->id = xstrdup(src->id);
+	dst->sender = xstrdup(src->sender);
+	dst->relay = xstrdup(src->relay);
+	dst->account = src->account ? xstrdup(src->account) : NULL;
+	dst->created = src->created;
+	dst->next_attempt = src->next_attempt;
+	dst->attempts = src->attempts;
+	dst->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
+	dst->size = src->size;
+}
+
+/* "5 days", "12 hours", "30 minutes" or "90 seconds". */
+static void duration_text(long seconds, char *out, size_t n)
+{
+	static const struct { long unit; const char *name; } units[] = {
+		{ 86400, "day" }, { 3600, "hour" }, { 60, "minute" }, { 1, "second" },
+	};
+	for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+		if (seconds % units[i].unit == 0 || units[i].unit == 1) {
+			long k = seconds / units[i].unit;
+			snprintf(out, n, "%ld %s%s", k, units[i].name, k == 1 ? "" : "s");
+			return;
+		}
+	}
+}
+
+/* Delivers one locked entry and updates, removes or fails it. Returns what became of it:
+ * 's' sent, 'q' still queued, 'f' failed. */
+static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l)
+{
+	const struct queue_meta *m = queue_lock_meta(l);
+	struct queue_meta next;
+	copy_meta(&next, m);
+	struct diag d = {0}, why = {0};
+	char result;
+
+	for (size_t i = 0; i < m->rcpts.n; i++) {
+		if (addr_check_envelope(m->rcpts.v[i], &why) != EX_OK ||
+		    (*m->sender && addr_check_envelope(m->sender, &why) != EX_OK)) {
+			fprintf(stderr, "postie: queue entry %s: %s; moved to failed/\n", m->id, why.msg);
+			free(next.last_error);
+			next.last_error = xasprintf("refused: %s", why.msg);
+			for (size_t k = 0; k < m->rcpts.n; k++)
+				strlist_add(&next.rcpts, m->rcpts.v[k]);
+			queue_move_failed(l, &next, &d);
+			queue_meta_free(&next);
+			return 'f';
+		}
+	}
+	if (r->lifetime > 0 && m->created + r->lifetime <= r->now) {
+		free(next.last_error);
+		char lifetime[48];
+		duration_text(r->lifetime, lifetime, sizeof lifetime);
+		next.last_error = xasprintf("expired after %s in the queue; last error: %s", lifetime,
+					    m->last_error ? m->last_error : "none");
+		for (size_t k = 0; k < m->rcpts.n; k++)
+			strlist_add(&next.rcpts, m->rcpts.v[k]);
+		int rc = queue_move_failed(l, &next, &d);
+		fprintf(stderr, "postie: queue entry %s expired; %s\n", m->id,
+			rc == EX_OK ? "moved to failed/" : d.msg);
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=expired",
+			   m->id, m->sender, m->rcpts.n, m->size, m->relay);
+		queue_meta_free(&next);
+		return 'f';
+	}
+
+	/* the entry's account as the config names it today, else the settings of this run */
+	struct diag ignored;
+	const struct account *a = m->account ? config_pick(&r->cfg, m->account, NULL, &ignored) : NULL;
+	if (!a)
+		a = r->acct;
+	struct submit_outcome out = {0};
+	struct submitter *sub = handle_for(h, r, a, &d);
+	int rc;
+	if (sub) {
+		struct fd_reader fr = { queue_lock_fd(l) };
+		rc = submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, &fr, &out, &d);
+	} else {
+		rc = d.code;
+		snprintf(out.reason, sizeof out.reason, "%s", d.msg);
+	}
+	next.attempts = m->attempts + 1;
+	next.next_attempt = r->now + backoff(next.attempts);
+	struct strlist perm = {0};
+	char *perm_reply = NULL;
+	for (size_t i = 0; i < out.nrcpt; i++) {
+		int code = out.rcpt_code[i];
+		if (rc == EX_OK && code >= 200 && code < 400)
+			continue;	/* delivered */
+		if (code >= 500) {
+			strlist_add(&perm, m->rcpts.v[i]);
+			if (!perm_reply)
+				perm_reply = xasprintf("%s refused <%s>: %s", m->relay, m->rcpts.v[i],
+						       out.rcpt_reply[i] ? out.rcpt_reply[i] : "");
+		} else {
+			strlist_add(&next.rcpts, m->rcpts.v[i]);
+		}
+	}
+	bool whole_permanent = rc != EX_OK && !out.cancelled && rc != EX_TEMPFAIL && rc != EX_NOUSER &&
+			       strncmp(out.reason, "refused", 7) == 0;
+	if (whole_permanent) {
+		/* a 5xx to MAIL, DATA or the message: every remaining recipient fails */
+		for (size_t i = 0; i < next.rcpts.n; i++)
+			strlist_add(&perm, next.rcpts.v[i]);
+		strlist_free(&next.rcpts);
+		free(perm_reply);
+		perm_reply = xasprintf("%s %s", m->relay, out.reason);
+	}
+	if (perm.n) {
+		struct queue_meta failed;
+		copy_meta(&failed, m);
+		free(failed.last_error);
+		failed.last_error = xstrdup(perm_reply);
+		for (size_t i = 0; i < perm.n; i++)
+			strlist_add(&failed.rcpts, perm.v[i]);
+		failed.attempts = next.attempts;
+		if (next.rcpts.n)
+			rc = queue_lock_copy(l, &failed, true, &why);
+		else
+			rc = queue_move_failed(l, &failed, &why);
+		fprintf(stderr, "postie: queue entry %s: %s; %s\n", m->id, perm_reply,
+			rc == EX_OK ? "moved to failed/" : why.msg);
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=%s", m->id,
+			   m->sender, perm.n, m->size, m->relay, perm_reply);
+		queue_meta_free(&failed);
+	}
+	if (next.rcpts.n) {
+		free(next.last_error);
+		next.last_error = xasprintf("%s %s", m->relay, out.reason[0] ? out.reason : d.msg);
+		for (size_t i = 0; i < out.nrcpt && rc == EX_OK; i++)
+			if (out.rcpt_code[i] >= 400 && out.rcpt_code[i] < 500 && out.rcpt_reply[i]) {
+				free(next.last_error);
+				next.last_error = xasprintf("%s refused <%s>: %s", m->relay,
+							    m->rcpts.v[i], out.rcpt_reply[i]);
+				break;
+			}
+		if (queue_update(l, &next, &why) != EX_OK)
+			fprintf(stderr, "postie: queue entry %s: %s\n", m->id, why.msg);
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
+			   m->sender, next.rcpts.n, m->size, m->relay, next.last_error);
+		result = 'q';
+	} else if (perm.n) {
+		result = 'f';
+	} else {
+		if (queue_remove(l, &why) != EX_OK)
+			fprintf(stderr, "postie: queue entry %s: %s\n", m->id, why.msg);
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=sent", m->id, m->sender,
+			   m->rcpts.n, m->size, m->relay);
+		result = 's';
+	}
+	strlist_free(&perm);
+	free(perm_reply);
+	submit_outcome_free(&out);
+	queue_meta_free(&next);
+	return result;
+}
+
+/* Delivers every due entry (of one relay, when only_relay is set), oldest first, until the
+ * deadline (0 for none). */
+static int flush_queue(struct run *r, struct submitter *reuse, const char *only_relay,
+		       time_t deadline, struct diag *d)
+{
+	struct queue_meta *list = NULL;
+	size_t n = 0;
+	struct strlist problems = {0};
+	int rc = queue_list(r->queue, false, &list, &n, &problems, d);
+	for (size_t i = 0; i < problems.n; i++)
+		fprintf(stderr, "postie: %s: refused, not sent\n", problems.v[i]);
+	struct handles h = {0};
+	if (reuse) {
+		h.v = xmalloc(sizeof *h.v);
+		h.acct = xmalloc(sizeof *h.acct);
+		h.v[0] = reuse;
+		h.acct[0] = r->acct;
+		h.n = 1;
+	}
+	for (size_t i = 0; rc == EX_OK && i < n && !interrupted; i++) {
+		if (deadline && time(NULL) >= deadline)
+			break;
+		if (only_relay && strcmp(list[i].relay, only_relay) != 0)
+			continue;
+		if (list[i].next_attempt > r->now &&
+		    !(r->lifetime > 0 && list[i].created + r->lifetime <= r->now))
+			continue;
+		struct queue_lock *l = NULL;
+		struct diag why;
+		int lrc = queue_lock(r->queue, list[i].id, &l, &why);
+		if (lrc == EX_TEMPFAIL)
+			continue;	/* another run has it, or delivered it meanwhile */
+		if (lrc != EX_OK) {
+			fprintf(stderr, "postie: %s: not sent\n", why.msg);
+			continue;
+		}
+		deliver_entry(r, &h, l);
+		queue_unlock(l);
+	}
+	for (size_t i = reuse ? 1 : 0; i < h.n; i++)
+		submitter_free(h.v[i]);
+	free(h.v);
+	free(h.acct);
+	strlist_free(&problems);
+	queue_list_free(list, n);
+	return rc;
+}
+
+int app_queue_run(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK && run_open_queue(&r) != EX_OK)
+		rc = diag_set(d, r.queue_error.code, "%s", r.queue_error.msg);
+	if (rc == EX_OK) {
+		catch_signals();
+		rc = submit_global_init(d);
+		if (rc == EX_OK) {
+			rc = flush_queue(&r, NULL, NULL, 0, d);
+			submit_global_cleanup();
+		}
+	}
+	run_close(&r);
+	return rc;
+}
+
+/* --- listing -------------------------------------------------------------------------- */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void format_age(long long seconds, char *out, size_t n)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 120)
+		snprintf(out, n, "%llds", seconds);
+	else if (seconds < 7200)
+		snprintf(out, n, "%lldm", seconds / 60);
+	else if (seconds < 172800)
+		snprintf(out, n, "%lldh", seconds / 3600);
+	else
+		snprintf(out, n, "%lldd", seconds / 86400);
+}
+
+static void list_text(const struct run *r, const struct queue_meta *list, size_t n, bool failed)
+{
+	unsigned long long bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_meta *m = &list[i];
+		char when[32], age[32], next[32];
+		time_t created = (time_t)m->created;
+		struct tm tm;
+		strftime(when, sizeof when, "%a %b %e %H:%M:%S", localtime_r(&created, &tm));
+		format_age(r->now - m->created, age, sizeof age);
+		format_age(m->next_attempt - r->now, next, sizeof next);
+		printf("%-26s %9llu %s  %s\n", m->id, m->size, when, *m->sender ? m->sender : "<>");
+		const char *plural = m->attempts == 1 ? "" : "s";
+		if (failed) {
+			printf("  (age %s, %ld attempt%s: %s)\n", age, m->attempts, plural,
+			       m->last_error ? m->last_error : "no error recorded");
+		} else {
+			bool due = m->next_attempt <= r->now;
+			printf("  (age %s, %ld attempt%s, next %s%s)\n", age, m->attempts, plural,
+			       due ? "now" : "in ", due ? "" : next);
+			if (m->last_error)
+				printf("  (%s)\n", m->last_error);
+		}
+		for (size_t k = 0; k < m->rcpts.n; k++)
+			printf("%*s%s\n", 57, "", m->rcpts.v[k]);
+		putchar('\n');
+		bytes += m->size;
+	}
+	printf("-- %llu Kbytes in %zu Request%s.\n", (bytes + 1023) / 1024, n, n == 1 ? "" : "s");
+}
+
+static void list_json(const struct run *r, const struct queue_meta *list, size_t n, bool failed,
+		      bool *first)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct queue_meta *m = &list[i];
+		printf("%s\n  {\"id\": ", *first ? "" : ",");
+		*first = false;
+		json_string(m->id);
+		printf(", \"state\": \"%s\", \"size\": %llu, \"created\": %lld, \"age\": %lld, "
+		       "\"sender\": ", failed ? "failed" : "queued", m->size, m->created, (long long)r->now - m->created);
+		json_string(m->sender);
+		printf(", \"recipients\": [");
+		for (size_t k = 0; k < m->rcpts.n; k++) {
+			printf("%s", k ? ", " : "");
+			json_string(m->rcpts.v[k]);
+		}
+		printf("], \"attempts\": %ld, \"next_attempt\": %lld, \"relay\": ", m->attempts, m->next_attempt);
+		json_string(m->relay);
+		printf(", \"last_error\": ");
+		if (m->last_error)
+			json_string(m->last_error);
+		else
+			printf("null");
+		printf("}");
+	}
+}
+
+int app_queue_list(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	struct queue_meta *queued = NULL, *failed = NULL;
+	size_t nq = 0, nf = 0;
+	struct strlist problems = {0};
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK && run_open_queue(&r) != EX_OK)
+		rc = diag_set(d, r.queue_error.code, "%s", r.queue_error.msg);
+	if (rc == EX_OK)
+		rc = queue_list(r.queue, false, &queued, &nq, &problems, d);
+	if (rc == EX_OK)
+		rc = queue_list(r.queue, true, &failed, &nf, &problems, d);
+	if (rc == EX_OK && o->json) {
+		bool first = true;
+		printf("[");
+		list_json(&r, queued, nq, false, &first);
+		list_json(&r, failed, nf, true, &first);
+		printf("%s]\n", first ? "" : "\n");
+	} else if (rc == EX_OK) {
+		if (nq == 0) {
+			printf("Mail queue is empty\n");
+		} else {
+			printf("%-26s %9s %-19s  %s\n", "-Queue ID-", "--Size--", "---Arrival Time---",
+			       "-Sender/Recipient-------");
+			list_text(&r, queued, nq, false);
+		}
+		if (nf) {
+			printf("\nFailed, not retried (%s/failed):\n", queue_path(r.queue));
+			list_text(&r, failed, nf, true);
+		}
+	}
+	for (size_t i = 0; i < problems.n; i++)
+		fprintf(stderr, "postie: %s\n", problems.v[i]);
+	strlist_free(&problems);
+	queue_list_free(queued, nq);
+	queue_list_free(failed, nf);
+	run_close(&r);
+	return rc;
+}
+
+int app_serverinfo(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	struct submitter *sub = NULL;
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK)
+		rc = submit_global_init(d);
+	if (rc == EX_OK) {
+		rc = submitter_for(&r, r.acct, &sub, NULL, d);
+		if (rc == EX_OK) {
+			if (r.acct->name)
+				printf("account: %s\n", r.acct->name);
+			rc = submitter_serverinfo(sub, stdout, d);
+		}
+		submitter_free(sub);
+		submit_global_cleanup();
+	}
+	run_close(&r);
 	return rc;
 }
 
@@ -122,8 +1062,9 @@ int app_version(struct diag *d)
 	submit_library_version(&lib);
 	printf("postie %s\n%s\n"
 	       "system config: %s/postie.conf\n"
-	       "user config:   $XDG_CONFIG_HOME/postie/config (~/.config/postie/config)\n",
-	       PACKAGE_VERSION, lib.data, SYSCONFDIR);
+	       "user config:   $XDG_CONFIG_HOME/postie/config (~/.config/postie/config)\n"
+	       "queue:         %s/spool/postie (root), $XDG_STATE_HOME/postie/queue (others)\n",
+	       PACKAGE_VERSION, lib.data, SYSCONFDIR, LOCALSTATEDIR);
 	buf_free(&lib);
 	return EX_OK;
 }

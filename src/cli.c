@@ -10,7 +10,8 @@
 enum opt_code {
 	OPT_EXTRACT = 1, OPT_IGNORE_DOTS, OPT_SENDER, OPT_FULL_NAME, OPT_VERBOSE, OPT_TRANSCRIPT,
 	OPT_CONFIG, OPT_MODE, OPT_SENDMAIL_O, OPT_SUBJECT, OPT_CC, OPT_BCC, OPT_TO, OPT_HELP,
-	OPT_VERSION, OPT_IGNORED, OPT_IGNORED_ARG, OPT_INIT_ALIASES, OPT_QUEUE
+	OPT_VERSION, OPT_IGNORED, OPT_IGNORED_ARG, OPT_INIT_ALIASES, OPT_QUEUE, OPT_JSON,
+	OPT_ACCOUNT, OPT_SERVERINFO, OPT_ATTACH, OPT_HEADER, OPT_NO_PROGRESS
 };
 
 /* Long names exist only where sendmail has none to clash with. */
@@ -23,16 +24,22 @@ static const struct poptOption option_table[] = {
 	{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, "print the SMTP transcript on stderr", NULL },
 	{ NULL, 'X', POPT_ARG_STRING, NULL, OPT_TRANSCRIPT, "append the SMTP transcript to FILE", "FILE" },
 	{ "config", 'C', POPT_ARG_STRING, NULL, OPT_CONFIG, "configuration file", "FILE" },
-	{ NULL, 'b', POPT_ARG_STRING, NULL, OPT_MODE, "mode: -bm sends (the default)", "MODE" },
+	{ NULL, 'b', POPT_ARG_STRING, NULL, OPT_MODE, "mode: -bm sends (the default), -bp lists the queue", "MODE" },
 	{ NULL, 'o', POPT_ARG_STRING, NULL, OPT_SENDMAIL_O, "-oi is -i; other -o options are ignored", "OPT" },
 	{ "subject", 's', POPT_ARG_STRING, NULL, OPT_SUBJECT, "compose a message with this subject", "SUBJECT" },
 	{ "cc", 'c', POPT_ARG_STRING, NULL, OPT_CC, "compose a message with this Cc recipient", "ADDR" },
 	{ "bcc", '\0', POPT_ARG_STRING, NULL, OPT_BCC, "compose a message with this Bcc recipient", "ADDR" },
 	{ "to", '\0', POPT_ARG_STRING, NULL, OPT_TO, "compose a message with this To recipient", "ADDR" },
+	{ "attach", 'a', POPT_ARG_STRING, NULL, OPT_ATTACH, "compose a message with FILE attached", "FILE" },
+	{ "header", '\0', POPT_ARG_STRING, NULL, OPT_HEADER, "compose a message with this header field", "'NAME: VALUE'" },
+	{ "no-progress", '\0', POPT_ARG_NONE, NULL, OPT_NO_PROGRESS, "no progress line on a terminal", NULL },
 	{ "help", '\0', POPT_ARG_NONE, NULL, OPT_HELP, "show this help", NULL },
 	{ "version", '\0', POPT_ARG_NONE, NULL, OPT_VERSION, "show versions and compiled-in paths", NULL },
 	{ NULL, 'I', POPT_ARG_NONE, NULL, OPT_INIT_ALIASES, "check the aliases file (not yet)", NULL },
-	{ "queue-run", '\0', POPT_ARG_NONE, NULL, OPT_QUEUE, "deliver the queue, also -q (not yet)", NULL },
+	{ "flush", '\0', POPT_ARG_NONE, NULL, OPT_QUEUE, "deliver the queue now, also -q[INTERVAL]", NULL },
+	{ "json", '\0', POPT_ARG_NONE, NULL, OPT_JSON, "with -bp: list the queue as JSON", NULL },
+	{ "account", '\0', POPT_ARG_STRING, NULL, OPT_ACCOUNT, "use this account of the config", "NAME" },
+	{ "serverinfo", '\0', POPT_ARG_NONE, NULL, OPT_SERVERINFO, "show what the relay offers and exit", NULL },
 	/* accepted and ignored: DSN and BODY need parameters libcurl 7.88 cannot send */
 	{ NULL, 'B', POPT_ARG_STRING, NULL, OPT_IGNORED_ARG, "body type (ignored)", "TYPE" },
 	{ NULL, 'N', POPT_ARG_STRING, NULL, OPT_IGNORED_ARG, "DSN notify (ignored)", "DSN" },
@@ -98,7 +105,8 @@ static const char **rewrite_sendmail_words(int argc, const char *const *argv, in
 			continue;
 		}
 		if (w[1] == 'q') {
-			out[n++] = "--queue-run";
+			/* -q, -q30m, -qR...: the interval is a daemon's business; never the next word */
+			out[n++] = "--flush";
 			continue;
 		}
 		if (w[1] == 'e' || w[1] == 'A')
@@ -165,8 +173,11 @@ static int apply_mode(struct cli_opts *o, const char *mode, struct diag *d)
 		return EX_OK;
 	char name[8];
 	snprintf(name, sizeof name, "-b%.4s", mode);
-	if (strcmp(mode, "s") == 0 || strcmp(mode, "p") == 0 || strcmp(mode, "v") == 0 ||
-	    strcmp(mode, "i") == 0)
+	if (strcmp(mode, "p") == 0) {
+		o->mode = MODE_QUEUE_LIST;
+		return EX_OK;
+	}
+	if (strcmp(mode, "s") == 0 || strcmp(mode, "v") == 0 || strcmp(mode, "i") == 0)
 		return not_yet(o, name);
 	return diag_set(d, EX_USAGE, "-b%s: unknown mode (postie knows -bm, -bs, -bp, -bv, -bi)", mode);
 }
@@ -201,6 +212,10 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 	case OPT_SENDMAIL_O:
 		if (strcmp(arg, "i") == 0)
 			o->ignore_dots = true;
+		else if (strcmp(arg, "dq") == 0)
+			o->delivery = 1;
+		else if (strcmp(arg, "di") == 0 || strcmp(arg, "db") == 0)
+			o->delivery = 0;
 		break;
 	case OPT_SUBJECT:
 		o->compose = true;
@@ -227,7 +242,28 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 	case OPT_INIT_ALIASES:
 		return not_yet(o, "-I");
 	case OPT_QUEUE:
-		return not_yet(o, "-q");
+		o->mode = MODE_QUEUE_RUN;
+		break;
+	case OPT_JSON:
+		o->json = true;
+		break;
+	case OPT_ACCOUNT:
+		set_string(&o->account, arg);
+		break;
+	case OPT_SERVERINFO:
+		o->mode = MODE_SERVERINFO;
+		break;
+	case OPT_ATTACH:
+		o->compose = true;
+		strlist_add(&o->attach, arg);
+		break;
+	case OPT_HEADER:
+		o->compose = true;
+		strlist_add(&o->headers, arg);
+		return check_value("header", arg, d);
+	case OPT_NO_PROGRESS:
+		o->no_progress = true;
+		break;
 	case OPT_IGNORED:
 	case OPT_IGNORED_ARG:
 		break;
@@ -238,10 +274,11 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag *d)
 {
 	memset(o, 0, sizeof *o);
+	o->delivery = -1;
 	const char *prog = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
 	prog = prog ? prog + 1 : (argc > 0 && argv[0] ? argv[0] : "postie");
 	if (strcmp(prog, "mailq") == 0)
-		not_yet(o, "mailq");
+		o->mode = MODE_QUEUE_LIST;
 	else if (strcmp(prog, "newaliases") == 0)
 		not_yet(o, "newaliases");
 
@@ -281,10 +318,13 @@ void cli_free(struct cli_opts *o)
 	free(o->subject);
 	free(o->config_file);
 	free(o->transcript_file);
+	free(o->account);
 	strlist_free(&o->operands);
 	strlist_free(&o->to);
 	strlist_free(&o->cc);
 	strlist_free(&o->bcc);
+	strlist_free(&o->attach);
+	strlist_free(&o->headers);
 	memset(o, 0, sizeof *o);
 }
 
@@ -306,8 +346,10 @@ void cli_print_help(FILE *out)
 			snprintf(left + n, sizeof left - (size_t)n, " %s", opt->argDescrip);
 		fprintf(out, "  %-24s %s\n", left, opt->descrip);
 	}
-	fputs("\nAlso accepted: -oi (same as -i), -o* -e* -A* (ignored), -q[INTERVAL] (not yet).\n"
-	      "Exit status follows sysexits(3): 0 sent, 64 usage, 65 data, 67 unknown user,\n"
-	      "68 unknown host, 69 unavailable, 75 try again later, 76 protocol, 78 config.\n",
+	fputs("\nAlso accepted: -oi (same as -i), -odq (queue only), -odi and -odb (send now),\n"
+	      "other -o* and -e* -A* (ignored), -q[INTERVAL] (same as --flush).\n"
+	      "Exit status follows sysexits(3): 0 sent or queued, 64 usage, 65 data, 66 no input,\n"
+	      "67 unknown user, 68 unknown host, 69 unavailable, 75 try again later, 76 protocol,\n"
+	      "77 permission (authentication), 78 config.\n",
 	      out);
 }

@@ -12,7 +12,10 @@ enum cli_mode {
 	MODE_SEND,		/* -bm, the default */
 	MODE_HELP,		/* --help */
 	MODE_VERSION,		/* --version */
-	MODE_NOT_YET		/* a mode a later version provides (-bs, -bp, -bv, -bi, -I, -q) */
+	MODE_QUEUE_RUN,		/* -q, --flush */
+	MODE_QUEUE_LIST,	/* -bp, mailq */
+	MODE_SERVERINFO,	/* --serverinfo */
+	MODE_NOT_YET		/* a mode a later version provides (-bs, -bv, -bi, -I) */
 };
 
 struct cli_opts {
@@ -30,6 +33,12 @@ struct cli_opts {
 	struct strlist operands;	/* recipients as given, each possibly a comma list */
 	struct strlist to, cc, bcc;	/* --to, -c, --bcc */
 	bool compose;		/* the mail -s front end is in use: stdin is the body only */
+	int delivery;		/* -odq: 1 (queue only); -odi, -odb: 0 (now); else -1 (config) */
+	bool no_progress;	/* --no-progress */
+	struct strlist attach;	/* -a, --attach */
+	struct strlist headers;	/* --header */
+	bool json;		/* --json: machine-readable queue listing */
+	char *account;		/* --account */
 };
 
 /* Parses argv (argv[0] picks the personality: "mailq", "newaliases"). Returns EX_OK, or

@@ -1,34 +1,170 @@
-/* config.c: reads the configuration file (see config.h): `key value` lines and `#` comments,
- * values trimmed or double-quoted. Every error names file:line and is EX_CONFIG; it never
- * guesses at a key it does not know. */
+/* config.c: reads the configuration files (see config.h): `key value` lines, `#` comments,
+ * `account NAME` sections, layered system -> user, and runs password-command. It never prints,
+ * never echoes a password in a message, and never reads a user-controlled file with privilege. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "address.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
+#define SECRET_GROUP "postie"
+#define COMMAND_OUT_MAX 16384	/* bytes of a password-command's stdout that are kept */
+#define COMMAND_ERR_MAX 1024	/* and of its stderr */
+
+extern char **environ;
+
+enum key {
+	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_PASSWORD,
+	K_PASSWORD_COMMAND, K_NETRC, K_AUTH, K_OAUTH2, K_FROM, K_DOMAIN, K_ALIASES,
+	K_LOCAL_DOMAINS, K_REWRITE_HEADERS, K_TIMEOUT, K_QUEUE, K_QUEUE_LIFETIME, K_DELIVERY,
+	K_SYSLOG, K_LOGFILE, K_COUNT
+};
+
+static const char *const key_names[K_COUNT] = {
+	[K_RELAY] = "relay", [K_TLS] = "tls", [K_TLS_VERIFY] = "tls-verify",
+	[K_TLS_CA_FILE] = "tls-ca-file", [K_TLS_CERT] = "tls-cert", [K_TLS_KEY] = "tls-key",
+	[K_USER] = "user", [K_PASSWORD] = "password", [K_PASSWORD_COMMAND] = "password-command",
+	[K_NETRC] = "netrc", [K_AUTH] = "auth", [K_OAUTH2] = "oauth2", [K_FROM] = "from",
+	[K_DOMAIN] = "domain", [K_ALIASES] = "aliases", [K_LOCAL_DOMAINS] = "local-domains",
+	[K_REWRITE_HEADERS] = "rewrite-headers", [K_TIMEOUT] = "timeout", [K_QUEUE] = "queue",
+	[K_QUEUE_LIFETIME] = "queue-lifetime", [K_DELIVERY] = "delivery", [K_SYSLOG] = "syslog",
+	[K_LOGFILE] = "logfile",
+};
+
+/* Where a key got its value: the file (a string owned by config.files), the line, and which
+ * config_parse call (pass) it was, so that a relay list knows when to start over. */
+struct origin {
+	const char *file;
+	size_t line;
+	size_t pass;
+};
+
+/* The keys one section (top level or one account) sets, merged over every file. */
+struct layer {
+	char *name;			/* account name; NULL for the top level */
+	bool set[K_COUNT];
+	struct origin at[K_COUNT];
+	char *str[K_COUNT];		/* string-valued keys (NULL for auth auto and netrc no) */
+	long num[K_COUNT];		/* bools, enums and numbers */
+	struct strlist relay;
+	struct strlist local_domains;
+	char *from_key;			/* addr_dedup_key of from's addr-spec */
+};
+
+struct config_state {
+	struct layer top;
+	struct layer *acct;
+	size_t nacct;
+	struct account *eff;		/* [0] the top level, [1 + i] acct[i] */
+	bool finished;
+	size_t pass;
+	bool pass_has_password;		/* the current config_parse set `password` */
+};
+
+static const char *const default_relay[] = { CONFIG_DEFAULT_RELAY };
+static const char *const default_local_domains[] = { "localhost" };
+
+/* --- small helpers ------------------------------------------------------------------------ */
 
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-static void set_string(char **slot, const char *value)
+static void wipe_free(char *s)
 {
-	free(*slot);
-	*slot = xstrdup(value);
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
 }
 
-/* smtp://host[:port] or smtps://host[:port], host a name, an IPv4 address or [IPv6]. */
-static bool relay_url_ok(const char *url)
+static int bad(struct diag *d, const struct origin *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* "file:line: " + the message, EX_CONFIG. */
+static int bad(struct diag *d, const struct origin *at, const char *fmt, ...)
+{
+	char what[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return diag_set(d, EX_CONFIG, "%s:%zu: %s", at->file, at->line, what);
+}
+
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static char *home_dir(void)
+{
+	const char *home = getenv("HOME");
+	if (home && *home == '/')
+		return xstrdup(home);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && *pw->pw_dir == '/')
+		return xstrdup(pw->pw_dir);
+	return NULL;
+}
+
+/* An absolute path, or ~/path (~ alone too) with the home directory put in. */
+static int path_value(const struct origin *at, const char *key, const char *value, char **out,
+		      struct diag *d)
+{
+	if (*value == '/') {
+		*out = xstrdup(value);
+		return EX_OK;
+	}
+	if (value[0] == '~' && (value[1] == '/' || value[1] == '\0')) {
+		char *home = home_dir();
+		if (!home)
+			return bad(d, at, "%s '%s': no home directory to put in for ~", key, value);
+		*out = xasprintf("%s%s", home, value + 1);
+		free(home);
+		return EX_OK;
+	}
+	return bad(d, at, "%s '%s' is not an absolute path or ~/path", key, value);
+}
+
+static int yes_no(const struct origin *at, const char *key, const char *value, long *out,
+		  struct diag *d)
+{
+	if (strcmp(value, "yes") == 0)
+		*out = 1;
+	else if (strcmp(value, "no") == 0)
+		*out = 0;
+	else
+		return bad(d, at, "%s '%s' is not yes or no", key, value);
+	return EX_OK;
+}
+
+/* smtp://host[:port] or smtps://host[:port], host a name, an IPv4 address or [IPv6]. On
+ * success [*host, *host_end) is the host (without brackets). */
+static bool relay_url_ok(const char *url, const char **host, const char **host_end)
 {
 	const char *p;
 	if (strncmp(url, "smtp://", 7) == 0)
@@ -45,14 +181,17 @@ static bool relay_url_ok(const char *url)
 			if (!(*q == ':' || *q == '.' || (*q >= '0' && *q <= '9') ||
 			      (*q >= 'a' && *q <= 'f') || (*q >= 'A' && *q <= 'F')))
 				return false;
+		*host = p + 1;
+		*host_end = close;
 		p = close + 1;
 	} else {
-		const char *host = p;
+		*host = p;
 		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		       (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_')
 			p++;
-		if (p == host)
+		if (p == *host)
 			return false;
+		*host_end = p;
 	}
 	if (*p == ':') {
 		p++;
@@ -68,12 +207,39 @@ static bool relay_url_ok(const char *url)
 	return *p == '\0';
 }
 
-/* A domain for EHLO, Message-ID and qualification: labels of letters, digits and hyphens. */
-static bool domain_ok(const char *s)
+/* localhost, 127.0.0.0/8 or ::1 (also as ::ffff:127.x.y.z): a password sent there does not
+ * cross a network. Any other name, even one that resolves to loopback, is not trusted. */
+static bool relay_is_loopback(const char *url)
 {
-	size_t label = 0, total = 0;
-	for (; *s; s++, total++) {
-		char c = *s;
+	const char *h, *e;
+	if (!relay_url_ok(url, &h, &e))
+		return false;
+	char host[256];
+	size_t n = (size_t)(e - h);
+	if (n >= sizeof host)
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (ascii_casecmp(host, "localhost") == 0 || ascii_casecmp(host, "localhost.") == 0)
+		return true;
+	struct in_addr a4;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return false;
+}
+
+/* A domain for EHLO, Message-ID and qualification: labels of letters, digits and hyphens. */
+static bool domain_ok(const char *s, size_t len)
+{
+	size_t label = 0;
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
 		if (c == '.') {
 			if (label == 0)
 				return false;
@@ -86,8 +252,379 @@ static bool domain_ok(const char *s)
 			return false;
 		}
 	}
-	return total > 0 && total <= 253 && label > 0;
+	return label > 0;
 }
+
+/* RFC 4422 3.1: 1-20 of upper-case letters, digits, '-' and '_' (any case accepted here). */
+static bool sasl_mech_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return n >= 1 && n <= 20;
+}
+
+static bool account_name_ok(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		char c = s[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == '@' || c == '+'))
+			return false;
+	}
+	return n >= 1 && n <= 64;
+}
+
+bool config_duration(const char *text, long *seconds)
+{
+	const char *p = text;
+	long n = 0;
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9') {
+		n = n * 10 + (*p++ - '0');
+		if (n > 366L * 86400)
+			return false;
+	}
+	long unit = 1;
+	switch (*p) {
+	case '\0': break;
+	case 's': unit = 1; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'd': unit = 86400; p++; break;
+	default: return false;
+	}
+	if (*p != '\0' || n < 1 || n > 366L * 86400 / unit)
+		return false;
+	*seconds = n * unit;
+	return true;
+}
+
+/* --- password-command words ----------------------------------------------------------------- */
+
+int config_split_command(const char *cmd, struct strlist *argv, struct diag *d)
+{
+	struct buf word = {0};
+	bool in_word = false;
+	int rc = EX_OK;
+	const char *p = cmd;
+	size_t before = argv->n;
+	for (;;) {
+		char c = *p;
+		if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
+			if (in_word)
+				strlist_add(argv, word.data ? word.data : "");
+			buf_reset(&word);
+			in_word = false;
+			if (c == '\0')
+				break;
+			p++;
+			continue;
+		}
+		in_word = true;
+		if (c == '\'') {
+			const char *close = strchr(p + 1, '\'');
+			if (!close) {
+				rc = diag_set(d, EX_CONFIG, "unterminated single quote");
+				goto out;
+			}
+			buf_append(&word, p + 1, (size_t)(close - p - 1));
+			p = close + 1;
+		} else if (c == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\0') {
+					rc = diag_set(d, EX_CONFIG, "unterminated double quote");
+					goto out;
+				}
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '$' ||
+						   p[1] == '`'))
+					p++;
+				buf_putc(&word, *p);
+			}
+			p++;
+		} else if (c == '\\') {
+			if (p[1] == '\0') {
+				rc = diag_set(d, EX_CONFIG, "a backslash at the end");
+				goto out;
+			}
+			buf_putc(&word, p[1]);
+			p += 2;
+		} else if (strchr("|;&<>()`", c)) {
+			rc = diag_set(d, EX_CONFIG,
+				      "unquoted '%c': the command runs without a shell (quote it, or "
+				      "run sh -c '...')", c);
+			goto out;
+		} else {
+			buf_putc(&word, c);
+			p++;
+		}
+	}
+	if (argv->n == before)
+		rc = diag_set(d, EX_CONFIG, "no command");
+out:
+	while (rc != EX_OK && argv->n > before)
+		free(argv->v[--argv->n]);
+	if (word.data)
+		explicit_bzero(word.data, word.cap);
+	buf_free(&word);
+	return rc;
+}
+
+/* --- layers ------------------------------------------------------------------------------- */
+
+static void layer_free(struct layer *l)
+{
+	free(l->name);
+	for (int k = 0; k < K_COUNT; k++)
+		wipe_free(l->str[k]);
+	strlist_free(&l->relay);
+	strlist_free(&l->local_domains);
+	free(l->from_key);
+	memset(l, 0, sizeof *l);
+}
+
+static struct layer *account_layer(struct config_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->nacct; i++)
+		if (strcmp(st->acct[i].name, name) == 0)
+			return &st->acct[i];
+	st->acct = xreallocarray(st->acct, st->nacct + 1, sizeof *st->acct);
+	struct layer *l = &st->acct[st->nacct++];
+	memset(l, 0, sizeof *l);
+	l->name = xstrdup(name);
+	return l;
+}
+
+static void set_str(struct layer *l, enum key k, char *owned)
+{
+	wipe_free(l->str[k]);
+	l->str[k] = owned;
+}
+
+static void mark(struct layer *l, enum key k, const struct origin *at)
+{
+	l->set[k] = true;
+	l->at[k] = *at;
+}
+
+static int apply_relay(struct layer *l, const struct origin *at, const char *value,
+		       struct diag *d)
+{
+	const char *h, *e;
+	if (!relay_url_ok(value, &h, &e))
+		return bad(d, at, "relay '%s' is not smtp://host[:port] or smtps://host[:port]",
+			   value);
+	/* Lines of one file and section add up to a failover list; a later file starts over. */
+	if (!l->set[K_RELAY] || l->at[K_RELAY].pass != at->pass)
+		strlist_free(&l->relay);
+	strlist_add(&l->relay, value);
+	return EX_OK;
+}
+
+static int apply_local_domains(struct layer *l, const struct origin *at, const char *value,
+			       struct diag *d)
+{
+	struct strlist list = {0};
+	const char *p = value;
+	while (*p) {
+		size_t n = strcspn(p, ", \t");
+		if (n > 0) {
+			if (!domain_ok(p, n)) {
+				strlist_free(&list);
+				return bad(d, at, "local-domains: '%.*s' is not a domain name",
+					   (int)n, p);
+			}
+			char *one = xstrndup(p, n);
+			strlist_add(&list, one);
+			free(one);
+		}
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	if (list.n == 0)
+		return bad(d, at, "local-domains needs at least one domain");
+	strlist_free(&l->local_domains);
+	l->local_domains = list;
+	return EX_OK;
+}
+
+static int apply_from(struct layer *l, const struct origin *at, const char *value,
+		      struct diag *d)
+{
+	struct mailbox mb;
+	struct diag why = {0};
+	if (addr_parse_one(value, &mb, &why) != EX_OK)
+		return bad(d, at, "from '%s': %s", value, why.msg);
+	if (*mb.addr == '\0') {
+		mailbox_clear(&mb);
+		return bad(d, at, "from '%s' is the null address", value);
+	}
+	free(l->from_key);
+	l->from_key = addr_dedup_key(mb.addr);
+	mailbox_clear(&mb);
+	set_str(l, K_FROM, xstrdup(value));
+	return EX_OK;
+}
+
+/* The two ways to give a secret are one setting: the later replaces the earlier, but one file
+ * section giving both is a mistake worth reporting. */
+static int apply_secret(struct layer *l, enum key k, const struct origin *at, const char *value,
+			struct diag *d)
+{
+	enum key other = k == K_PASSWORD ? K_PASSWORD_COMMAND : K_PASSWORD;
+	if (l->set[other] && l->at[other].pass == at->pass)
+		return bad(d, at, "%s and %s (line %zu) both given; keep one", key_names[k],
+			   key_names[other], l->at[other].line);
+	if (k == K_PASSWORD_COMMAND) {
+		struct strlist argv = {0};
+		struct diag why = {0};
+		int rc = config_split_command(value, &argv, &why);
+		strlist_free(&argv);
+		if (rc != EX_OK)
+			return bad(d, at, "password-command: %s", why.msg);
+	}
+	l->set[other] = false;
+	set_str(l, other, NULL);
+	set_str(l, k, xstrdup(value));
+	return EX_OK;
+}
+
+static int apply_key(struct config_state *st, struct layer *l, const struct origin *at,
+		     const char *key, const char *value, struct diag *d)
+{
+	int k = 0;
+	while (k < K_COUNT && strcmp(key, key_names[k]) != 0)
+		k++;
+	if (k == K_COUNT)
+		return bad(d, at, "unknown key '%s'", key);
+	if (*value == '\0')
+		return bad(d, at, "%s needs a value", key);
+	/* A password may hold any byte a line can; a message never shows it. */
+	if (k != K_PASSWORD && has_control(value))
+		return bad(d, at, "%s holds a control character", key);
+
+	int rc = EX_OK;
+	char *path = NULL;
+	long n;
+	switch ((enum key)k) {
+	case K_RELAY:
+		rc = apply_relay(l, at, value, d);
+		break;
+	case K_TLS:
+		if (strcmp(value, "required") == 0)
+			l->num[k] = TLS_REQUIRED;
+		else if (strcmp(value, "opportunistic") == 0)
+			l->num[k] = TLS_OPPORTUNISTIC;
+		else if (strcmp(value, "off") == 0)
+			l->num[k] = TLS_OFF;
+		else
+			rc = bad(d, at, "tls '%s' is not required, opportunistic or off", value);
+		break;
+	case K_DELIVERY:
+		if (strcmp(value, "now") == 0)
+			l->num[k] = DELIVERY_NOW;
+		else if (strcmp(value, "queue") == 0)
+			l->num[k] = DELIVERY_QUEUE;
+		else
+			rc = bad(d, at, "delivery '%s' is not now or queue", value);
+		break;
+	case K_TLS_VERIFY:
+	case K_OAUTH2:
+	case K_REWRITE_HEADERS:
+	case K_SYSLOG:
+		rc = yes_no(at, key, value, &l->num[k], d);
+		break;
+	case K_TLS_CA_FILE:
+	case K_TLS_CERT:
+	case K_TLS_KEY:
+	case K_ALIASES:
+	case K_QUEUE:
+	case K_LOGFILE:
+		rc = path_value(at, key, value, &path, d);
+		if (rc == EX_OK)
+			set_str(l, k, path);
+		break;
+	case K_NETRC:
+		if (strcmp(value, "no") == 0) {
+			set_str(l, k, NULL);
+		} else if (strcmp(value, "yes") != 0 && *value != '/' && *value != '~') {
+			rc = bad(d, at, "netrc '%s' is not yes, no or a path", value);
+		} else {
+			rc = path_value(at, key, strcmp(value, "yes") == 0 ? "~/.netrc" : value,
+					&path, d);
+			if (rc == EX_OK)
+				set_str(l, k, path);
+		}
+		break;
+	case K_USER:
+		set_str(l, k, xstrdup(value));
+		break;
+	case K_PASSWORD:
+		st->pass_has_password = true;
+		rc = apply_secret(l, K_PASSWORD, at, value, d);
+		break;
+	case K_PASSWORD_COMMAND:
+		rc = apply_secret(l, K_PASSWORD_COMMAND, at, value, d);
+		break;
+	case K_AUTH:
+		if (ascii_casecmp(value, "auto") == 0) {
+			set_str(l, k, NULL);
+		} else if (sasl_mech_ok(value)) {
+			char *mech = xstrdup(value);
+			for (char *q = mech; *q; q++)
+				if (*q >= 'a' && *q <= 'z')
+					*q = (char)(*q - 'a' + 'A');
+			set_str(l, k, mech);
+		} else {
+			rc = bad(d, at, "auth '%s' is not auto or a SASL mechanism name", value);
+		}
+		break;
+	case K_FROM:
+		rc = apply_from(l, at, value, d);
+		break;
+	case K_DOMAIN:
+		if (!domain_ok(value, strlen(value)))
+			rc = bad(d, at, "domain '%s' is not a domain name", value);
+		else
+			set_str(l, k, xstrdup(value));
+		break;
+	case K_LOCAL_DOMAINS:
+		rc = apply_local_domains(l, at, value, d);
+		break;
+	case K_TIMEOUT:
+		n = 0;
+		for (const char *q = value; *q; q++) {
+			if (*q < '0' || *q > '9' || n > 86400) {
+				n = -1;
+				break;
+			}
+			n = n * 10 + (*q - '0');
+		}
+		if (n < 1 || n > 86400)
+			rc = bad(d, at, "timeout '%s' is not a number of seconds (1-86400)", value);
+		else
+			l->num[k] = n;
+		break;
+	case K_QUEUE_LIFETIME:
+		if (!config_duration(value, &l->num[k]))
+			rc = bad(d, at, "queue-lifetime '%s' is not a duration like 5d, 12h, 30m, "
+				 "90s or seconds (at most 366d)", value);
+		break;
+	case K_COUNT:
+		break;
+	}
+	if (rc == EX_OK)
+		mark(l, (enum key)k, at);
+	return rc;
+}
+
+/* --- one file's text ------------------------------------------------------------------------ */
 
 /* Splits one line into key and value in place. The value is the rest of the line, trimmed; in
  * double quotes it keeps spaces and '#', with \" and \\ as escapes. Returns NULL on success or
@@ -131,107 +668,308 @@ static const char *split_line(char *line, char **key, char **value)
 	return NULL;
 }
 
-static int apply_key(struct config *c, const char *name, size_t lineno, const char *key,
-		     const char *value, struct diag *d)
-{
-	if (*value == '\0')
-		return diag_set(d, EX_CONFIG, "%s:%zu: %s needs a value", name, lineno, key);
-	if (strcmp(key, "relay") == 0) {
-		if (!relay_url_ok(value))
-			return diag_set(d, EX_CONFIG,
-					"%s:%zu: relay '%s' is not smtp://host[:port] or smtps://host[:port]",
-					name, lineno, value);
-		set_string(&c->relay, value);
-	} else if (strcmp(key, "from") == 0) {
-		set_string(&c->from, value);
-	} else if (strcmp(key, "domain") == 0) {
-		if (!domain_ok(value))
-			return diag_set(d, EX_CONFIG, "%s:%zu: domain '%s' is not a domain name",
-					name, lineno, value);
-		set_string(&c->domain, value);
-	} else if (strcmp(key, "timeout") == 0) {
-		char *end;
-		errno = 0;
-		long t = strtol(value, &end, 10);
-		if (errno || *end || t < 1 || t > 86400)
-			return diag_set(d, EX_CONFIG,
-					"%s:%zu: timeout '%s' is not a number of seconds (1-86400)",
-					name, lineno, value);
-		c->timeout = t;
-	} else {
-		return diag_set(d, EX_CONFIG, "%s:%zu: unknown key '%s'", name, lineno, key);
-	}
-	return EX_OK;
-}
-
-static void set_defaults(struct config *c)
-{
-	if (!c->relay)
-		c->relay = xstrdup(CONFIG_DEFAULT_RELAY);
-	if (!c->timeout)
-		c->timeout = CONFIG_DEFAULT_TIMEOUT;
-}
-
 int config_parse(struct config *c, const char *name, const char *text, size_t len, struct diag *d)
 {
-	size_t lineno = 0;
+	if (!c->st)
+		c->st = xcalloc(1, sizeof *c->st);
+	struct config_state *st = c->st;
+	st->finished = false;
+	st->pass++;
+	st->pass_has_password = false;
+	strlist_add(&c->files, name);
+	struct origin at = { c->files.v[c->files.n - 1], 0, st->pass };
+	struct layer *section = &st->top;
+
 	const char *p = text, *end = text + len;
 	int rc = EX_OK;
 	while (p < end && rc == EX_OK) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end;
-		lineno++;
+		at.line++;
 		if (memchr(p, '\0', (size_t)(eol - p)))
-			return diag_set(d, EX_CONFIG, "%s:%zu: NUL byte in line", name, lineno);
-		char *line = xstrndup(p, (size_t)(eol - p));
-		size_t n = strlen(line);
+			return bad(d, &at, "NUL byte in line");
+		size_t n = (size_t)(eol - p);
+		char *line = xstrndup(p, n);
 		if (n && line[n - 1] == '\r')
 			line[n - 1] = '\0';
 		char *key, *value;
 		const char *why = split_line(line, &key, &value);
-		if (why)
-			rc = diag_set(d, EX_CONFIG, "%s:%zu: %s", name, lineno, why);
-		else if (*key && *key != '#')
-			rc = apply_key(c, name, lineno, key, value, d);
+		if (why) {
+			rc = bad(d, &at, "%s", why);
+		} else if (*key == '\0' || *key == '#') {
+			/* blank or comment */
+		} else if (strcmp(key, "account") == 0) {
+			if (*value == '\0')
+				rc = bad(d, &at, "account needs a name");
+			else if (!account_name_ok(value))
+				rc = bad(d, &at, "account '%s' is not a name of letters, digits and "
+					 "-_.@+", value);
+			else
+				section = account_layer(st, value);
+		} else {
+			rc = apply_key(st, section, &at, key, value, d);
+		}
+		explicit_bzero(line, n);
 		free(line);
 		p = nl ? nl + 1 : end;
 	}
 	return rc;
 }
 
-/* Reads a whole config file (bounded). Returns EX_OK, EX_CONFIG, or -1 when it does not exist. */
-static int read_file(const char *path, struct buf *out, struct diag *d)
+/* --- effective settings ---------------------------------------------------------------------- */
+
+static const struct layer *from_layer(const struct layer *top, const struct layer *acct,
+				      enum key k)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (acct && acct->set[k])
+		return acct;
+	return top->set[k] ? top : NULL;
+}
+
+static int effective(const struct layer *top, const struct layer *acct, struct account *a,
+		     struct diag *d)
+{
+	const struct layer *l;
+	memset(a, 0, sizeof *a);
+	a->name = acct ? acct->name : NULL;
+
+#define STR(k) ((l = from_layer(top, acct, (k))) ? l->str[(k)] : NULL)
+#define NUM(k, dflt) ((l = from_layer(top, acct, (k))) ? l->num[(k)] : (dflt))
+	if ((l = from_layer(top, acct, K_RELAY))) {
+		a->relay = (const char *const *)l->relay.v;
+		a->nrelay = l->relay.n;
+	} else {
+		a->relay = default_relay;
+		a->nrelay = 1;
+	}
+	bool loopback = true, implicit_tls = false;
+	for (size_t i = 0; i < a->nrelay; i++) {
+		loopback = loopback && relay_is_loopback(a->relay[i]);
+		implicit_tls = implicit_tls || strncmp(a->relay[i], "smtps://", 8) == 0;
+	}
+	a->tls = (enum tls_mode)NUM(K_TLS, loopback ? TLS_OPPORTUNISTIC : TLS_REQUIRED);
+	a->tls_verify = NUM(K_TLS_VERIFY, 1);
+	a->tls_ca_file = STR(K_TLS_CA_FILE);
+	a->tls_cert = STR(K_TLS_CERT);
+	a->tls_key = STR(K_TLS_KEY);
+	a->user = STR(K_USER);
+	/* password and password-command are one setting: the nearer section that gives either. */
+	const struct layer *secret = top;
+	if (acct && (acct->set[K_PASSWORD] || acct->set[K_PASSWORD_COMMAND]))
+		secret = acct;
+	a->password = secret->set[K_PASSWORD] ? secret->str[K_PASSWORD] : NULL;
+	a->password_command =
+		secret->set[K_PASSWORD_COMMAND] ? secret->str[K_PASSWORD_COMMAND] : NULL;
+	a->netrc = STR(K_NETRC);
+	a->auth = STR(K_AUTH);
+	a->oauth2 = NUM(K_OAUTH2, 0);
+	a->from = STR(K_FROM);
+	a->domain = STR(K_DOMAIN);
+	a->aliases = STR(K_ALIASES);
+	if ((l = from_layer(top, acct, K_LOCAL_DOMAINS))) {
+		a->local_domains = (const char *const *)l->local_domains.v;
+		a->nlocal_domains = l->local_domains.n;
+		a->local_domains_set = true;
+	} else {
+		a->local_domains = default_local_domains;
+		a->nlocal_domains = 1;
+	}
+	a->rewrite_headers = NUM(K_REWRITE_HEADERS, 1);
+	a->timeout = NUM(K_TIMEOUT, CONFIG_DEFAULT_TIMEOUT);
+	a->queue = STR(K_QUEUE);
+	a->queue_lifetime = NUM(K_QUEUE_LIFETIME, CONFIG_DEFAULT_QUEUE_LIFETIME);
+	a->delivery = (enum delivery_mode)NUM(K_DELIVERY, DELIVERY_NOW);
+	a->syslog = NUM(K_SYSLOG, 1);
+	a->logfile = STR(K_LOGFILE);
+#undef STR
+#undef NUM
+
+	char in[128] = "";
+	if (acct)
+		snprintf(in, sizeof in, " (account '%s')", acct->name);
+	if (a->tls == TLS_OFF && implicit_tls)
+		return bad(d, &from_layer(top, acct, K_TLS)->at[K_TLS],
+			   "tls off contradicts an smtps:// relay, which is always TLS%s", in);
+	if (a->tls == TLS_OFF && !loopback &&
+	    (a->user || a->password || a->password_command || a->netrc))
+		return bad(d, &from_layer(top, acct, K_TLS)->at[K_TLS],
+			   "tls off with a login would send the password in clear text; allowed "
+			   "only when every relay is loopback%s", in);
+	if (a->oauth2 && a->auth && strcmp(a->auth, "XOAUTH2") != 0 &&
+	    strcmp(a->auth, "OAUTHBEARER") != 0)
+		return bad(d, &from_layer(top, acct, K_OAUTH2)->at[K_OAUTH2],
+			   "oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not %s%s", a->auth,
+			   in);
+	return EX_OK;
+}
+
+int config_finish(struct config *c, struct diag *d)
+{
+	if (!c->st)
+		c->st = xcalloc(1, sizeof *c->st);
+	struct config_state *st = c->st;
+	free(st->eff);
+	st->eff = xcalloc(st->nacct + 1, sizeof *st->eff);
+	st->finished = false;
+	int rc = effective(&st->top, NULL, &st->eff[0], d);
+	for (size_t i = 0; i < st->nacct && rc == EX_OK; i++)
+		rc = effective(&st->top, &st->acct[i], &st->eff[i + 1], d);
+	st->finished = rc == EX_OK;
+	return rc;
+}
+
+const struct account *config_pick(const struct config *c, const char *account_name,
+				  const char *sender, struct diag *d)
+{
+	const struct config_state *st = c->st;
+	if (!st || !st->finished) {
+		diag_set(d, EX_SOFTWARE, "configuration used before config_finish");
+		return NULL;
+	}
+	if (account_name) {
+		for (size_t i = 0; i < st->nacct; i++)
+			if (strcmp(st->acct[i].name, account_name) == 0)
+				return &st->eff[i + 1];
+		struct buf files = {0};
+		for (size_t i = 0; i < c->files.n; i++)
+			buf_printf(&files, "%s%s", i ? ", " : "", c->files.v[i]);
+		if (files.len)
+			diag_set(d, EX_CONFIG, "no account '%s' in %s", account_name, files.data);
+		else
+			diag_set(d, EX_CONFIG, "no account '%s': no configuration file was read",
+				 account_name);
+		buf_free(&files);
+		return NULL;
+	}
+	if (sender && *sender) {
+		char *key = addr_dedup_key(sender);
+		const struct account *found = NULL;
+		for (size_t i = 0; i < st->nacct && !found; i++)
+			if (st->acct[i].from_key && strcmp(st->acct[i].from_key, key) == 0)
+				found = &st->eff[i + 1];
+		free(key);
+		if (found)
+			return found;
+	}
+	return &st->eff[0];
+}
+
+void config_account_names(const struct config *c, struct strlist *out)
+{
+	if (!c->st)
+		return;
+	for (size_t i = 0; i < c->st->nacct; i++)
+		strlist_add(out, c->st->acct[i].name);
+}
+
+/* --- files ------------------------------------------------------------------------------------ */
+
+/* Reads a whole config file (bounded) and its status from the open descriptor.
+ * Returns EX_OK, EX_CONFIG, or -1 when it does not exist. */
+static int read_file(const char *path, struct buf *out, struct stat *st, struct diag *d)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -1;
 		return diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return diag_set(d, EX_CONFIG, "%s: not a regular file", path);
 	}
 	char chunk[8192];
+	int rc = EX_OK;
 	for (;;) {
 		ssize_t got = read(fd, chunk, sizeof chunk);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			int e = errno;
-			close(fd);
-			return diag_set(d, EX_CONFIG, "%s: %s", path, strerror(e));
+			rc = diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
+			break;
 		}
 		if (got == 0)
 			break;
 		if (out->len + (size_t)got > CONFIG_MAX_BYTES) {
-			close(fd);
-			return diag_set(d, EX_CONFIG, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
+			rc = diag_set(d, EX_CONFIG, "%s: larger than %d bytes", path,
+				      CONFIG_MAX_BYTES);
+			break;
 		}
 		buf_append(out, chunk, (size_t)got);
 	}
+	explicit_bzero(chunk, sizeof chunk);
 	close(fd);
+	return rc;
+}
+
+/* A file that holds a password is readable by its owner only; the system file also by the
+ * group postie, which a setgid postie runs with. */
+static int check_secret_mode(const char *path, const struct stat *st, bool system,
+			     struct diag *d)
+{
+	if (!(st->st_mode & (S_IRGRP | S_IROTH)))
+		return EX_OK;
+	struct group *g = system ? getgrnam(SECRET_GROUP) : NULL;
+	if (g && !(st->st_mode & S_IROTH) && st->st_gid == g->gr_gid)
+		return EX_OK;
+	if (g)
+		return diag_set(d, EX_CONFIG,
+				"%s: holds a password and can be read by others than its owner and "
+				"the group " SECRET_GROUP " (chmod 640 %s; chgrp " SECRET_GROUP " %s)",
+				path, path, path);
+	return diag_set(d, EX_CONFIG,
+			"%s: holds a password and can be read by others than its owner (chmod 600 %s)",
+			path, path);
+}
+
+/* Reads path over c. Returns EX_OK, an error, or -1 when the file does not exist. */
+static int load_file(struct config *c, const char *path, bool system, struct diag *d)
+{
+	struct buf text = {0};
+	struct stat st;
+	int rc = read_file(path, &text, &st, d);
+	if (rc == EX_OK) {
+		rc = config_parse(c, path, text.data ? text.data : "", text.len, d);
+		if (rc == EX_OK && c->st->pass_has_password)
+			rc = check_secret_mode(path, &st, system, d);
+	}
+	if (text.data)
+		explicit_bzero(text.data, text.cap);
+	buf_free(&text);
+	return rc;
+}
+
+int config_parse_file(struct config *c, const char *path, bool system, struct diag *d)
+{
+	int rc = load_file(c, path, system, d);
+	return rc == -1 ? diag_set(d, EX_CONFIG, "%s: no such file", path) : rc;
+}
+
+int config_load_system(struct config *c, struct diag *d)
+{
+	memset(c, 0, sizeof *c);
+	c->st = xcalloc(1, sizeof *c->st);
+	int rc = load_file(c, SYSCONFDIR "/postie.conf", true, d);
+	return rc == -1 ? EX_OK : rc;
+}
+
+int config_drop_privileges(struct diag *d)
+{
+	gid_t rgid, egid, sgid;
+	if (getresgid(&rgid, &egid, &sgid) < 0)
+		return diag_set(d, EX_OSERR, "getresgid: %s", strerror(errno));
+	if (egid == rgid && sgid == rgid)
+		return EX_OK;
+	if (setresgid(rgid, rgid, rgid) < 0)
+		return diag_set(d, EX_OSERR, "cannot give up group %lu: %s", (unsigned long)egid,
+				strerror(errno));
+	gid_t r2, e2, s2;
+	if (getresgid(&r2, &e2, &s2) < 0 || r2 != rgid || e2 != rgid || s2 != rgid ||
+	    getegid() != getgid())
+		return diag_set(d, EX_OSERR, "group %lu is still held", (unsigned long)egid);
+	/* Root may change groups at will; anyone else must not get the group back. */
+	if (geteuid() != 0 && setegid(egid) == 0)
+		return diag_set(d, EX_OSERR, "group %lu could be regained", (unsigned long)egid);
 	return EX_OK;
 }
 
@@ -240,60 +978,271 @@ static char *user_config_path(void)
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	if (xdg && *xdg == '/')
 		return xasprintf("%s/postie/config", xdg);
-	const char *home = getenv("HOME");
-	if (home && *home)
-		return xasprintf("%s/.config/postie/config", home);
-	return NULL;
+	char *home = home_dir();
+	char *path = home ? xasprintf("%s/.config/postie/config", home) : NULL;
+	free(home);
+	return path;
+}
+
+int config_load_user(struct config *c, const char *cli_path, struct diag *d)
+{
+	if (getegid() != getgid())
+		return diag_set(d, EX_SOFTWARE, "user configuration read with a group privilege");
+	if (!c->st)
+		c->st = xcalloc(1, sizeof *c->st);
+	const char *env = getenv("POSTIE_CONFIG");
+	if (cli_path)
+		return config_parse_file(c, cli_path, false, d);
+	if (env && *env)
+		return config_parse_file(c, env, false, d);
+	char *path = user_config_path();
+	int rc = path ? load_file(c, path, false, d) : EX_OK;
+	free(path);
+	return rc == -1 ? EX_OK : rc;
 }
 
 int config_load(struct config *c, const char *cli_path, struct diag *d)
 {
-	memset(c, 0, sizeof *c);
-	const char *env = getenv("POSTIE_CONFIG");
-	char *candidates[3] = {0};
-	bool required = false;
-	if (cli_path) {
-		candidates[0] = xstrdup(cli_path);
-		required = true;
-	} else if (env && *env) {
-		candidates[0] = xstrdup(env);
-		required = true;
-	} else {
-		candidates[0] = user_config_path();
-		candidates[1] = xstrdup(SYSCONFDIR "/postie.conf");
-	}
-	int rc = EX_OK;
-	struct buf text = {0};
-	for (size_t i = 0; i < 3 && rc == EX_OK; i++) {
-		if (!candidates[i])
-			continue;
-		buf_reset(&text);
-		int got = read_file(candidates[i], &text, d);
-		if (got == -1) {
-			if (required)
-				rc = diag_set(d, EX_CONFIG, "%s: no such file", candidates[i]);
-			continue;
-		}
-		if (got != EX_OK) {
-			rc = got;
-			break;
-		}
-		c->path = xstrdup(candidates[i]);
-		rc = config_parse(c, candidates[i], text.data ? text.data : "", text.len, d);
-		break;
-	}
-	buf_free(&text);
-	for (size_t i = 0; i < 3; i++)
-		free(candidates[i]);
-	set_defaults(c);
+	int rc = config_load_system(c, d);
+	if (rc == EX_OK)
+		rc = config_drop_privileges(d);
+	if (rc == EX_OK)
+		rc = config_load_user(c, cli_path, d);
+	if (rc == EX_OK)
+		rc = config_finish(c, d);
 	return rc;
 }
 
 void config_free(struct config *c)
 {
-	free(c->path);
-	free(c->relay);
-	free(c->from);
-	free(c->domain);
+	struct config_state *st = c->st;
+	if (st) {
+		layer_free(&st->top);
+		for (size_t i = 0; i < st->nacct; i++)
+			layer_free(&st->acct[i]);
+		free(st->acct);
+		free(st->eff);
+		free(st);
+	}
+	strlist_free(&c->files);
 	memset(c, 0, sizeof *c);
+}
+
+/* --- password-command ------------------------------------------------------------------------ */
+
+static long elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
+}
+
+/* Appends what fd has to offer to [buf, *len) up to max bytes (the rest is read and dropped).
+ * Returns false at end of file or on an error. */
+static bool drain(int fd, char *buf, size_t *len, size_t max)
+{
+	char chunk[4096];
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof chunk);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			bool open = got < 0 && errno == EAGAIN;
+			explicit_bzero(chunk, sizeof chunk);
+			return open;
+		}
+		size_t keep = (size_t)got < max - *len ? (size_t)got : max - *len;
+		memcpy(buf + *len, chunk, keep);
+		*len += keep;
+	}
+}
+
+/* The first line of [s, s + len), without its line break and with control bytes shown as '?',
+ * for a message. */
+static void first_line(const char *s, size_t len, char *out, size_t size)
+{
+	const char *nl = memchr(s, '\n', len);
+	size_t n = nl ? (size_t)(nl - s) : len;
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	if (n >= size)
+		n = size - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	out[n] = '\0';
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int run_password_command(const char *cmd, long timeout, char **secret, struct diag *d)
+{
+	struct strlist args = {0}, env = {0};
+	char **argv = NULL;
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, exec_status[2] = {-1, -1}, devnull = -1;
+	pid_t pid = -1;
+	char outbuf[COMMAND_OUT_MAX], errbuf[COMMAND_ERR_MAX];
+	size_t outlen = 0, errlen = 0;
+	char why[128] = "";
+	struct diag split = {0};
+	int rc = config_split_command(cmd, &args, &split);
+	if (rc != EX_OK) {
+		rc = diag_set(d, EX_CONFIG, "password-command: %s", split.msg);
+		goto out;
+	}
+	argv = xcalloc(args.n + 1, sizeof *argv);
+	for (size_t i = 0; i < args.n; i++)
+		argv[i] = args.v[i];
+	for (char **e = environ; e && *e; e++)
+		if (strncmp(*e, "POSTIE_", 7) != 0)
+			strlist_add(&env, *e);
+	env.v = xreallocarray(env.v, env.n + 1, sizeof *env.v);
+	env.v[env.n] = NULL;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(exec_status, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = diag_set(d, EX_OSERR, "password-command: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = diag_set(d, EX_OSERR, "password-command: fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls from here on. main ignores SIGPIPE; a child
+		 * should not inherit that. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(devnull, 0) >= 0 && dup2(out[1], 1) >= 0 && dup2(err[1], 2) >= 0)
+			execvpe(argv[0], argv, env.v);
+		int e = errno;
+		ssize_t ignored = write(exec_status[1], &e, sizeof e);
+		(void)ignored;
+		_exit(127);
+	}
+	close_fd(&out[1]);
+	close_fd(&err[1]);
+	close_fd(&exec_status[1]);
+	close_fd(&devnull);
+
+	int exec_errno = 0;
+	ssize_t got;
+	while ((got = read(exec_status[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof exec_errno) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+		rc = diag_set(d, EX_CONFIG, "password-command '%s': cannot run: %s", argv[0],
+			      strerror(exec_errno));
+		goto out;
+	}
+
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	long limit = timeout * 1000L;
+	int status = 0;
+	bool exited = false, timed_out = false;
+	/* Read until both pipes close and the child is gone. A child that exits while something
+	 * it started holds the pipes open is done: what it wrote is already in the pipes. */
+	while (!exited) {
+		long left = limit - elapsed_ms(&start);
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		/* poll skips closed (negative) descriptors: with none left it just waits. */
+		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+		int step = (out[0] >= 0 || err[0] >= 0) ? 50 : 5;
+		if (poll(fds, 2, left < step ? (int)left : step) < 0 && errno != EINTR) {
+			rc = diag_set(d, EX_OSERR, "password-command: poll: %s", strerror(errno));
+			goto out;
+		}
+		if (out[0] >= 0 && fds[0].revents && !drain(out[0], outbuf, &outlen, sizeof outbuf))
+			close_fd(&out[0]);
+		if (err[0] >= 0 && fds[1].revents && !drain(err[0], errbuf, &errlen, sizeof errbuf))
+			close_fd(&err[0]);
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid) {
+			exited = true;
+			pid = -1;
+			if (out[0] >= 0)
+				drain(out[0], outbuf, &outlen, sizeof outbuf);
+			if (err[0] >= 0)
+				drain(err[0], errbuf, &errlen, sizeof errbuf);
+		}
+	}
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+		snprintf(why, sizeof why, "timed out after %ld s", timeout);
+	} else if (WIFSIGNALED(status)) {
+		snprintf(why, sizeof why, "killed by signal %d (%s)", WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+	} else {
+		const char *nl = memchr(outbuf, '\n', outlen);
+		size_t n = nl ? (size_t)(nl - outbuf) : outlen;
+		if (n > 0 && outbuf[n - 1] == '\r')
+			n--;
+		if (n == 0 || memchr(outbuf, '\0', n))
+			snprintf(why, sizeof why, "%s", n == 0 ? (outlen ? "printed an empty first line"
+							    : "printed nothing")
+							    : "printed a NUL byte");
+		else
+			*secret = xstrndup(outbuf, n);
+	}
+	if (why[0]) {
+		char line[COMMAND_ERR_MAX];
+		first_line(errbuf, errlen, line, sizeof line);
+		rc = diag_set(d, EX_CONFIG, "password-command '%s': %s%s%s", argv[0], why,
+			      line[0] ? ": " : "", line);
+	}
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	close_fd(&exec_status[0]);
+	close_fd(&exec_status[1]);
+	close_fd(&devnull);
+	explicit_bzero(outbuf, sizeof outbuf);
+	free(argv);
+	strlist_free(&args);
+	strlist_free(&env);
+	return rc;
+}
+
+int config_password(const struct account *a, char **out, struct diag *d)
+{
+	*out = NULL;
+	if (a->password) {
+		*out = xstrdup(a->password);
+		return EX_OK;
+	}
+	if (!a->password_command)
+		return EX_OK;
+	if (getegid() != getgid())
+		return diag_set(d, EX_SOFTWARE, "password-command run with a group privilege");
+	return run_password_command(a->password_command, a->timeout, out, d);
+}
+
+void config_secret_free(char *secret)
+{
+	wipe_free(secret);
 }

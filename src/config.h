@@ -1,31 +1,151 @@
-/* config.h: the configuration file -> one read-only struct config. Which file is read, and what
- * a key means, lives here; nothing else parses configuration. It never opens network connections. */
+/* config.h: the configuration files -> one read-only struct config, and the choice of the account
+ * a message uses. Which files are read, in what order and with what privilege, and what a key
+ * means, live here; nothing else parses configuration. It never opens network connections. */
 #ifndef POSTIE_CONFIG_H
 #define POSTIE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "util.h"
 
 #define CONFIG_DEFAULT_RELAY "smtp://localhost:25"
-#define CONFIG_DEFAULT_TIMEOUT 60
+#define CONFIG_DEFAULT_TIMEOUT 60		/* seconds */
+#define CONFIG_DEFAULT_QUEUE_LIFETIME (5L * 86400)
 
-struct config {
-	char *path;	/* the file read, or NULL when none was found */
-	char *relay;	/* URL, "smtp://host[:port]" or "smtps://host[:port]" */
-	char *from;	/* default envelope sender, or NULL */
-	char *domain;	/* qualification, EHLO and Message-ID domain, or NULL (the host's FQDN) */
-	long timeout;	/* seconds for connecting and for each server reply */
+enum tls_mode {
+	TLS_REQUIRED,		/* STARTTLS must succeed (smtp://), or implicit TLS (smtps://) */
+	TLS_OPPORTUNISTIC,	/* STARTTLS when the server offers it */
+	TLS_OFF,		/* never TLS; only with smtp:// */
 };
 
-/* Fills c from the first file found of: cli_path (-C), $POSTIE_CONFIG, the user's file
- * ($XDG_CONFIG_HOME/postie/config, else ~/.config/postie/config), SYSCONFDIR/postie.conf.
- * A file named by -C or $POSTIE_CONFIG must exist; the others are optional.
- * Returns EX_OK, or EX_CONFIG with d saying "file:line: what is wrong". c is always safe to
- * config_free afterwards. */
+enum delivery_mode {
+	DELIVERY_NOW,		/* submit at once; a temporary failure is the caller's exit status */
+	DELIVERY_QUEUE,		/* put into the queue for a later queue run */
+};
+
+/* The effective settings of one account (or of the top level): the defaults, overridden by the
+ * top-level keys of every file (later files win key by key), overridden by the account's own
+ * keys (merged over every file the same way). Every pointer is owned by the struct config it
+ * came from and is valid until the next config_parse, config_finish or config_free on it. */
+struct account {
+	const char *name;		/* the account's name; NULL for the top-level settings */
+	const char *const *relay;	/* URLs in failover order, at least one */
+	size_t nrelay;
+	enum tls_mode tls;		/* default TLS_REQUIRED; TLS_OPPORTUNISTIC when tls is not set
+					 * and every relay is loopback */
+	bool tls_verify;		/* default true */
+	const char *tls_ca_file;	/* paths with ~/ expanded, or NULL when unset */
+	const char *tls_cert;
+	const char *tls_key;
+	const char *user;		/* SASL user name, or NULL */
+	const char *password;		/* the secret as written, or NULL; see config_password */
+	const char *password_command;	/* the command line as written, or NULL */
+	const char *netrc;		/* netrc file to read ("yes" became ~/.netrc), or NULL */
+	const char *auth;		/* SASL mechanism in upper case, or NULL for auto */
+	bool oauth2;			/* the secret is an OAuth2 bearer token */
+	const char *from;		/* default sender as written (may hold a display name), or NULL */
+	const char *domain;		/* qualification domain, or NULL (the caller uses the FQDN) */
+	const char *aliases;		/* aliases(5) file, or NULL */
+	const char *const *local_domains; /* names that are local; without local_domains_set */
+	size_t nlocal_domains;		/* only "localhost": the caller adds the host name and */
+	bool local_domains_set;		/* its FQDN */
+	bool rewrite_headers;		/* default true */
+	long timeout;			/* seconds; default CONFIG_DEFAULT_TIMEOUT */
+	const char *queue;		/* queue directory, or NULL for the compiled-in one */
+	long queue_lifetime;		/* seconds; default CONFIG_DEFAULT_QUEUE_LIFETIME */
+	enum delivery_mode delivery;	/* default DELIVERY_NOW */
+	bool syslog;			/* default true */
+	const char *logfile;		/* or NULL */
+};
+
+struct config_state;
+
+/* Zero-initialise it (or let config_load do it); release it with config_free. */
+struct config {
+	struct strlist files;		/* every file read, in order (for messages and reports) */
+	struct config_state *st;	/* private to config.c */
+};
+
+/* The whole sequence for a program run:
+ *     config_load_system(c, d);      the system file, with the setgid group if there is one
+ *     config_drop_privileges(d);     for good, before anything the user controls is opened
+ *     config_load_user(c, cli_path, d);
+ *     config_finish(c, d);
+ * Each step returns EX_OK or an error (below); stop at the first error. c is always safe to
+ * config_free afterwards. Never called twice on one struct config. */
 int config_load(struct config *c, const char *cli_path, struct diag *d);
 
-/* Parses the text of one file (for tests and fuzzing); name is used in messages. */
+/* Reads SYSCONFDIR/postie.conf into c (zeroing c first); a missing file is not an error.
+ * Errors: EX_CONFIG ("file:line: what is wrong", "file: <errno text>", a file that holds a
+ * password and is readable beyond its owner and the group postie). */
+int config_load_system(struct config *c, struct diag *d);
+
+/* Gives up a setgid group for good: real, effective and saved group IDs all become the real
+ * one. Does nothing when they already are. Errors: EX_OSERR when the kernel refuses or the
+ * group could be regained. */
+int config_drop_privileges(struct diag *d);
+
+/* Reads the user's file into c, over what is there: cli_path (-C) when not NULL, else
+ * $POSTIE_CONFIG when set and not empty (either must exist: "FILE: no such file"), else
+ * $XDG_CONFIG_HOME/postie/config or ~/.config/postie/config (optional). Refuses to run with a
+ * group privilege (EX_SOFTWARE): call config_drop_privileges first.
+ * Errors: as config_load_system, the permission rule being "owner only". */
+int config_load_user(struct config *c, const char *cli_path, struct diag *d);
+
+/* Reads and parses one file over what c holds, as config_load does for each file; system
+ * selects the permission rule of the system file. Missing file: EX_CONFIG "FILE: no such file".
+ * For tests; the program uses the functions above. */
+int config_parse_file(struct config *c, const char *path, bool system, struct diag *d);
+
+/* Parses the text of one file over what c already holds (c zeroed before the first call);
+ * name is used in messages and added to c->files. Later calls win key by key; a relay list set
+ * in this text replaces the earlier one. No permission check (there is no file).
+ * Errors: EX_CONFIG "name:line: what is wrong". Call config_finish after the last one. */
 int config_parse(struct config *c, const char *name, const char *text, size_t len, struct diag *d);
 
+/* Computes the effective settings of the top level and of every account and checks what no
+ * single line can: tls off with a user and a relay that is not loopback, tls off with an
+ * smtps:// relay, oauth2 with a mechanism that is not XOAUTH2 or OAUTHBEARER.
+ * Errors: EX_CONFIG "file:line: what is wrong" (the line of the key at fault). */
+int config_finish(struct config *c, struct diag *d);
+
+/* The settings to use: the account named account_name (--account) when not NULL; else the
+ * first account (in the order the files name them) whose own `from` has the addr-spec sender
+ * (domain compared case-insensitively); else the top-level settings. The result belongs to c.
+ * Returns NULL with EX_CONFIG in d for an unknown name ("no account 'x' in FILES"), EX_SOFTWARE
+ * when config_finish has not succeeded. */
+const struct account *config_pick(const struct config *c, const char *account_name,
+				  const char *sender, struct diag *d);
+
+/* Appends the account names, in order, to out (the caller owns out). */
+void config_account_names(const struct config *c, struct strlist *out);
+
+/* The secret of account a, fetched only now: its `password`, or the first line of the output of
+ * its `password-command`, or NULL (*out) when it has neither. The command runs without a shell
+ * (argv as config_split_command makes it), stdin from /dev/null, an environment without POSTIE_*
+ * variables, and a->timeout seconds before it is killed. The caller owns *out and releases it
+ * with config_secret_free. Errors: EX_CONFIG "password-command 'ARGV0': WHY[: STDERR LINE]"
+ * (cannot run, exit status, signal, timeout, empty first line); EX_OSERR (pipe, fork);
+ * EX_SOFTWARE when called with a group privilege. */
+int config_password(const struct account *a, char **out, struct diag *d);
+
+/* Wipes and frees a secret from config_password; NULL is fine. */
+void config_secret_free(char *secret);
+
+/* Splits cmd into argv (appended to *argv, which the caller owns) like a POSIX shell splits
+ * words: blanks separate, '...' is literal, "..." keeps blanks with \" \\ \$ \` as escapes, and
+ * a backslash outside quotes escapes the next byte. No expansion of $, ~ or globs. An unquoted
+ * | ; & < > ( ) or ` is refused, since without a shell it would not mean what it seems to.
+ * Errors: EX_CONFIG with what is wrong in d (no file:line; the caller adds it), and *argv as it
+ * was. */
+int config_split_command(const char *cmd, struct strlist *argv, struct diag *d);
+
+/* A duration: digits with an optional unit s, m, h or d (5d, 12h, 30m, 90s, 300), from one
+ * second to 366 days. Returns true and sets *seconds, or false. */
+bool config_duration(const char *text, long *seconds);
+
+/* Releases everything c owns (secrets wiped) and zeroes it. */
 void config_free(struct config *c);
 
 #endif

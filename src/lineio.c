@@ -13,6 +13,7 @@ struct lineio {
 	lineio_read_fn fn;
 	void *ctx;
 	int fd;
+	const volatile sig_atomic_t *cancel;
 	size_t start, end;	/* unread bytes are buf[start, end) */
 	bool eof;
 	unsigned long long consumed;
@@ -24,7 +25,7 @@ static ssize_t read_fd(void *ctx, void *buf, size_t n)
 	struct lineio *r = ctx;
 	for (;;) {
 		ssize_t got = read(r->fd, buf, n);
-		if (got >= 0 || errno != EINTR)
+		if (got >= 0 || errno != EINTR || (r->cancel && *r->cancel))
 			return got;
 	}
 }
@@ -38,7 +39,13 @@ struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 	r->start = r->end = 0;
 	r->eof = false;
 	r->consumed = 0;
+	r->cancel = NULL;
 	return r;
+}
+
+void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag)
+{
+	r->cancel = flag;
 }
 
 struct lineio *lineio_fd(int fd)

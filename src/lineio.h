@@ -4,6 +4,7 @@
 #ifndef POSTIE_LINEIO_H
 #define POSTIE_LINEIO_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -20,6 +21,10 @@ struct lineio;
 struct lineio *lineio_new(lineio_read_fn fn, void *ctx);
 struct lineio *lineio_fd(int fd);
 void lineio_free(struct lineio *r);
+
+/* When *flag becomes non-zero, a read interrupted by a signal (EINTR) fails instead of being
+ * retried: how SIGTERM stops postie waiting on its input. */
+void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag);
 
 /* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
  * *eol is true when a line break followed the piece; false when the line goes on in the next

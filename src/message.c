@@ -11,23 +11,15 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "address.h"
+#include "compose.h"
 #include "header.h"
 #include "lineio.h"
 
-#define STORE_MEMORY_LIMIT (256 * 1024)
 #define FOLD_COLUMNS 78
-
-/* The body of a composed message, read in full before the header is written because the header
- * says whether the body has 8-bit bytes. */
-struct body_store {
-	struct buf mem;
-	int fd;			/* the spill file once mem would exceed its limit, else -1 */
-	bool has_8bit;
-	unsigned long long size;
-};
 
 /* Recipients seen so far, by addr_dedup_key: an open-addressing hash set, because 100,000
  * recipients would make a linear search quadratic. */
@@ -36,7 +28,7 @@ struct rcpt_set {
 	size_t cap, used;
 };
 
-enum stage { STAGE_HEAD, STAGE_BODY, STAGE_STORE, STAGE_DONE };
+enum stage { STAGE_HEAD, STAGE_BODY, STAGE_COMPOSED, STAGE_DONE };
 
 struct message {
 	struct envelope env;
@@ -59,9 +51,8 @@ struct message {
 	bool dot_held;
 	bool at_bol;
 
-	bool composed;		/* the body comes from the store, not from the input */
-	struct body_store store;
-	unsigned long long store_pos;
+	struct composer *composer;	/* the mail -s front end's body, or NULL */
+	const struct message_opts *opts;	/* during message_open only */
 };
 
 /* --- recipients ----------------------------------------------------------------------- */
@@ -122,28 +113,39 @@ static void envelope_add_rcpt(struct message *m, const char *addr)
 	m->env.rcpt[m->env.nrcpt++] = xstrdup(addr);
 }
 
-/* Qualifies and checks one mailbox for the envelope. code is the status of a bad address:
- * EX_USAGE for the command line, EX_DATAERR for the header. */
-static int envelope_address(const struct mailbox *mb, const char *domain, const char *what,
-			    int code, char **out, struct diag *d)
+/* Expands one mailbox through the aliases, qualifies and checks what comes out, and adds it to
+ * the envelope. code is the status of a bad address: EX_USAGE for the command line, EX_DATAERR
+ * for the header. *shown (may be NULL) gets the address as the header should show it. */
+static int envelope_address(struct message *m, const struct mailbox *mb, const char *what,
+			    int code, char **shown, struct diag *d)
 {
+	const struct message_opts *o = m->opts;
 	if (*mb->addr == '\0')
 		return diag_set(d, code, "%s '<>': the null address cannot be a recipient", what);
-	char *addr = addr_qualify(mb->addr, domain);
-	struct diag why;
-	if (addr_check_envelope(addr, &why) != EX_OK) {
-		diag_set(d, code, "%s %s", what, why.msg);
+	struct strlist targets = {0};
+	int rc = aliases_expand(o->aliases, mb->addr, o->local_domains, o->nlocal_domains, &targets, d);
+	for (size_t i = 0; rc == EX_OK && i < targets.n; i++) {
+		char *addr = addr_qualify(targets.v[i], o->domain);
+		struct diag why;
+		if (addr_check_envelope(addr, &why) != EX_OK)
+			rc = diag_set(d, code, "%s %s", what, why.msg);
+		else
+			envelope_add_rcpt(m, addr);
 		free(addr);
-		return code;
 	}
-	*out = addr;
-	return EX_OK;
+	if (rc == EX_OK && shown) {
+		char *local = aliases_local_name(mb->addr, o->local_domains, o->nlocal_domains);
+		*shown = addr_qualify(local ? local : mb->addr, o->domain);
+		free(local);
+	}
+	strlist_free(&targets);
+	return rc;
 }
 
 /* Adds every mailbox of an address list to the envelope; names the list in errors. If
  * mailboxes is not NULL, the parsed mailboxes are appended to it for a composed header. */
-static int add_rcpt_list(struct message *m, const char *text, size_t len, const char *domain,
-			 const char *what, int code, struct buf *formatted, struct diag *d)
+static int add_rcpt_list(struct message *m, const char *text, size_t len, const char *what,
+			 int code, struct buf *formatted, struct diag *d)
 {
 	const char *pos = text, *end = text + len;
 	struct mailbox mb;
@@ -151,12 +153,11 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 	int r;
 	while ((r = addr_next(&pos, end, &mb, &why)) == 1) {
 		char *addr = NULL;
-		int rc = envelope_address(&mb, domain, what, code, &addr, d);
+		int rc = envelope_address(m, &mb, what, code, formatted ? &addr : NULL, d);
 		if (rc != EX_OK) {
 			mailbox_clear(&mb);
 			return rc;
 		}
-		envelope_add_rcpt(m, addr);
 		if (formatted) {
 			char *name = mb.name && *mb.name ? header_encode_phrase(mb.name) : NULL;
 			char *item = name ? xasprintf("%s <%s>", name, addr) : xstrdup(addr);
@@ -183,12 +184,11 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 	return EX_OK;
 }
 
-static int add_rcpt_strlist(struct message *m, const struct strlist *l, const char *domain,
-			    struct buf *formatted, struct diag *d)
+static int add_rcpt_strlist(struct message *m, const struct strlist *l, struct buf *formatted,
+			    struct diag *d)
 {
 	for (size_t i = 0; l && i < l->n; i++) {
-		int rc = add_rcpt_list(m, l->v[i], strlen(l->v[i]), domain, "recipient", EX_USAGE,
-				       formatted, d);
+		int rc = add_rcpt_list(m, l->v[i], strlen(l->v[i]), "recipient", EX_USAGE, formatted, d);
 		if (rc != EX_OK)
 			return rc;
 	}
@@ -202,7 +202,7 @@ static bool is_resent(const char *name)
 
 /* -t: To, Cc and Bcc, or those of the first Resent- block when there is one (RFC 5322 3.6.6:
  * the newest block is the first). */
-static int add_header_rcpts(struct message *m, const char *domain, struct diag *d)
+static int add_header_rcpts(struct message *m, struct diag *d)
 {
 	struct header *h = m->header;
 	size_t n = header_count(h), first = HEADER_NONE, last = 0;
@@ -225,7 +225,7 @@ static int add_header_rcpts(struct message *m, const char *domain, struct diag *
 				continue;
 			const char *v = header_value(h, i);
 			char *what = xasprintf("%s:", header_name(h, i));
-			int rc = add_rcpt_list(m, v, strlen(v), domain, what, EX_DATAERR, NULL, d);
+			int rc = add_rcpt_list(m, v, strlen(v), what, EX_DATAERR, NULL, d);
 			free(what);
 			if (rc != EX_OK)
 				return rc;
@@ -260,7 +260,9 @@ static int resolve_sender(struct message *m, const struct message_opts *o, struc
 		mailbox_clear(&mb);
 		return EX_OK;
 	}
-	char *addr = addr_qualify(mb.addr, o->domain);
+	char *local = aliases_local_name(mb.addr, o->local_domains, o->nlocal_domains);
+	char *addr = addr_qualify(local ? local : mb.addr, o->domain);
+	free(local);
 	mailbox_clear(&mb);
 	if (addr_check_envelope(addr, &why) != EX_OK) {
 		free(addr);
@@ -306,16 +308,17 @@ static void append_from(struct header *h, const struct message_opts *o, const ch
 	free(fallback);
 }
 
-static void append_date_and_id(struct header *h, const char *domain, bool only_missing)
+static void append_date_and_id(struct header *h, const char *domain, bool only_missing,
+			       bool want_date, bool want_id)
 {
-	if (!only_missing || header_find(h, "Date", 0) == HEADER_NONE) {
+	if (want_date && (!only_missing || header_find(h, "Date", 0) == HEADER_NONE)) {
 		char *date = header_format_date(time(NULL));
 		char *value = xasprintf(" %s", date);
 		header_append(h, "Date", value);
 		free(value);
 		free(date);
 	}
-	if (!only_missing || header_find(h, "Message-ID", 0) == HEADER_NONE) {
+	if (want_id && (!only_missing || header_find(h, "Message-ID", 0) == HEADER_NONE)) {
 		char *id = message_make_id(domain);
 		char *value = xasprintf(" %s", id);
 		header_append(h, "Message-ID", value);
@@ -324,139 +327,101 @@ static void append_date_and_id(struct header *h, const char *domain, bool only_m
 	}
 }
 
-/* --- composed body -------------------------------------------------------------------- */
-
-static int store_write(struct body_store *s, const char *p, size_t n, struct diag *d)
-{
-	s->size += n;
-	for (size_t i = 0; i < n && !s->has_8bit; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			s->has_8bit = true;
-	if (s->fd < 0 && s->mem.len + n <= STORE_MEMORY_LIMIT) {
-		buf_append(&s->mem, p, n);
-		return EX_OK;
-	}
-	if (s->fd < 0) {
-		const char *dir = getenv("TMPDIR");
-		if (!dir || !*dir)
-			dir = "/tmp";
-		s->fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-		if (s->fd < 0) {
-			char *path = xasprintf("%s/postie.XXXXXX", dir);
-			s->fd = mkstemp(path);
-			if (s->fd >= 0)
-				unlink(path);
-			free(path);
-		}
-		if (s->fd < 0)
-			return diag_set(d, EX_CANTCREAT, "temporary file in %s: %s", dir, strerror(errno));
-		const char *q = s->mem.data;
-		size_t left = s->mem.len;
-		s->mem.len = 0;
-		while (left) {
-			ssize_t w = write(s->fd, q, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return diag_set(d, EX_IOERR, "temporary file: %s", strerror(errno));
-			q += w;
-			left -= (size_t)w;
-		}
-		buf_free(&s->mem);
-	}
-	while (n) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return diag_set(d, EX_IOERR, "temporary file: %s", strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
-	return EX_OK;
-}
-
 static int read_error(struct diag *d, int err)
 {
 	return diag_set(d, EX_IOERR, "reading the message: %s", strerror(err));
 }
 
-/* Reads the whole body into the store, applying the lone-dot rule and CRLF line ends. */
-static int fill_store(struct message *m, struct diag *d)
+/* --- composed message ------------------------------------------------------------------ */
+
+static const char *const replaced_by_header_option[] = { "From", "To", "Cc", "Bcc", "Date", "Message-ID" };
+
+/* Checks --header "Name: value": a field name of RFC 5322 (printable ASCII but ':'), a value
+ * without line breaks (cli.c refused CR and LF already). Returns the field's index in
+ * replaced_by_header_option, -1 for any other name, or -2 with d on an error. */
+static int header_option(const char *text, char **name, char **value, struct diag *d)
 {
-	struct body_store *s = &m->store;
-	bool at_bol = true, dot_held = false;
-	for (;;) {
-		const char *p;
-		size_t len;
-		bool eol;
-		int r = lineio_next(m->in, &p, &len, &eol);
-		if (r < 0)
-			return read_error(d, errno);
-		if (r == 0)
-			break;
-		if (!m->ignore_dots && at_bol) {
-			if (dot_held) {
-				dot_held = false;
-				if (len == 0 && eol)
-					break;
-				if (store_write(s, ".", 1, d) != EX_OK)
-					return d->code;
-			} else if (len == 1 && *p == '.') {
-				if (eol)
-					break;
-				dot_held = true;
-				continue;
-			}
-		}
-		if (store_write(s, p, len, d) != EX_OK ||
-		    (eol && store_write(s, "\r\n", 2, d) != EX_OK))
-			return d->code;
-		at_bol = eol || (at_bol && len == 0);
-	}
-	if (!at_bol && store_write(s, "\r\n", 2, d) != EX_OK)
-		return d->code;
-	if (s->fd >= 0 && lseek(s->fd, 0, SEEK_SET) < 0)
-		return diag_set(d, EX_IOERR, "temporary file: %s", strerror(errno));
-	m->input_done = true;
-	return EX_OK;
+	const char *colon = strchr(text, ':');
+	if (!colon || colon == text)
+		return diag_set(d, EX_USAGE, "header '%s': not 'Name: value'", text), -2;
+	for (const char *c = text; c < colon; c++)
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+			return diag_set(d, EX_USAGE, "header '%s': the name may hold only printable ASCII without spaces", text), -2;
+	if (has_line_break(colon, strlen(colon)))
+		return diag_set(d, EX_USAGE, "header '%s': contains a line break (CR or LF)", text), -2;
+	*name = xstrndup(text, (size_t)(colon - text));
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	*value = xasprintf(" %s", v);
+	for (size_t i = 0; i < sizeof replaced_by_header_option / sizeof *replaced_by_header_option; i++)
+		if (ascii_casecmp(*name, replaced_by_header_option[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
 static int compose_header(struct message *m, const struct message_opts *o, struct diag *d)
 {
 	struct buf to = {0}, cc = {0};
-	int rc = add_rcpt_strlist(m, o->operands, o->domain, &to, d);
-	if (rc == EX_OK)
-		rc = add_rcpt_strlist(m, o->to, o->domain, &to, d);
-	if (rc == EX_OK)
-		rc = add_rcpt_strlist(m, o->cc, o->domain, &cc, d);
-	if (rc == EX_OK)
-		rc = add_rcpt_strlist(m, o->bcc, o->domain, NULL, d);
-	if (rc == EX_OK)
-		rc = fill_store(m, d);
-	if (rc == EX_OK) {
-		struct header *h = m->header;
-		append_from(h, o, m->env.sender);
-		char *value = xasprintf(" %s", to.len ? to.data : "undisclosed-recipients:;");
-		header_append(h, "To", value);
+	struct header *extra = header_new();
+	bool given[6] = { false };	/* which of replaced_by_header_option came with --header */
+	int rc = EX_OK;
+	for (size_t i = 0; o->headers && i < o->headers->n && rc == EX_OK; i++) {
+		char *name = NULL, *value = NULL;
+		int which = header_option(o->headers->v[i], &name, &value, d);
+		if (which == -2) {
+			rc = d->code;
+		} else {
+			if (which >= 0)
+				given[which] = true;
+			/* To, Cc and Bcc given this way are recipients too */
+			if (which >= 1 && which <= 3)
+				rc = add_rcpt_list(m, value, strlen(value), "header", EX_USAGE, NULL, d);
+			if (which != 3)
+				header_append(extra, name, value);
+		}
+		free(name);
 		free(value);
-		if (cc.len) {
-			value = xasprintf(" %s", cc.data);
+	}
+	if (rc == EX_OK)
+		rc = add_rcpt_strlist(m, o->operands, &to, d);
+	if (rc == EX_OK)
+		rc = add_rcpt_strlist(m, o->to, &to, d);
+	if (rc == EX_OK)
+		rc = add_rcpt_strlist(m, o->cc, &cc, d);
+	if (rc == EX_OK)
+		rc = add_rcpt_strlist(m, o->bcc, NULL, d);
+	if (rc == EX_OK)
+		rc = composer_open(&m->composer, m->in, o->ignore_dots, o->attach, d);
+	if (rc == EX_OK) {
+		m->input_done = true;
+		struct header *h = m->header;
+		if (!given[0])
+			append_from(h, o, m->env.sender);
+		if (!given[1]) {
+			char *value = xasprintf(" %s", to.len ? to.data : "undisclosed-recipients:;");
+			header_append(h, "To", value);
+			free(value);
+		}
+		if (cc.len && !given[2]) {
+			char *value = xasprintf(" %s", cc.data);
 			header_append(h, "Cc", value);
 			free(value);
 		}
 		if (o->subject && *o->subject) {
-			value = header_encode_unstructured("Subject", o->subject);
+			char *value = header_encode_unstructured("Subject", o->subject);
 			header_append(h, "Subject", value);
 			free(value);
 		}
-		append_date_and_id(h, o->domain, false);
-		if (m->store.has_8bit) {
-			header_append(h, "MIME-Version", " 1.0");
-			header_append(h, "Content-Type", " text/plain; charset=UTF-8");
-			header_append(h, "Content-Transfer-Encoding", " 8bit");
-		}
+		if (!given[4])
+			append_date_and_id(h, o->domain, false, true, false);
+		if (!given[5])
+			append_date_and_id(h, o->domain, false, false, true);
+		for (size_t i = 0; i < header_count(extra); i++)
+			header_append(h, header_name(extra, i), header_value(extra, i));
+		composer_header_fields(m->composer, h);
 	}
+	header_free(extra);
 	buf_free(&to);
 	buf_free(&cc);
 	return rc;
@@ -525,34 +490,124 @@ static int parse_header(struct message *m, struct diag *d)
 	return rc;
 }
 
+/* --- header rewriting ----------------------------------------------------------------- */
+
+/* A name in From that is neither a local account nor the sender's own: a program's name
+ * (logwatch's "From: Logwatch") rather than an address. */
+static bool is_display_word(const char *word, const char *sender)
+{
+	if (getpwnam(word))
+		return false;
+	const char *at = strchr(sender, '@');
+	size_t n = at ? (size_t)(at - sender) : strlen(sender);
+	return !(strlen(word) == n && strncmp(word, sender, n) == 0);
+}
+
+/* Rewrites the local names of one field in place, every other byte kept. In To and Cc a local
+ * name becomes its alias targets (or its qualified form); in From, Sender and Reply-To its
+ * qualified form, never an alias target. */
+static void rewrite_field(struct message *m, const struct message_opts *o, size_t i, bool recipients)
+{
+	const char *value = header_value(m->header, i);
+	const char *pos = value, *end = value + strlen(value);
+	struct buf out = {0};
+	const char *copied = value;
+	struct mailbox mb;
+	struct diag ignored;
+	size_t count = 0;
+	bool changed = false;
+	int r;
+	while ((r = addr_next(&pos, end, &mb, &ignored)) == 1) {
+		count++;
+		char *local = *mb.addr ? aliases_local_name(mb.addr, o->local_domains, o->nlocal_domains) : NULL;
+		if (!local) {
+			mailbox_clear(&mb);
+			continue;
+		}
+		bool bracketed = mb.src_begin > value && mb.src_begin[-1] == '<';
+		struct buf repl = {0};
+		if (recipients) {
+			struct strlist targets = {0};
+			if (aliases_expand(o->aliases, mb.addr, o->local_domains, o->nlocal_domains,
+					   &targets, &ignored) == EX_OK && (targets.n == 1 || !bracketed)) {
+				for (size_t k = 0; k < targets.n; k++) {
+					char *q = addr_qualify(targets.v[k], o->domain);
+					buf_printf(&repl, "%s%s", k ? ", " : "", q);
+					free(q);
+				}
+			}
+			strlist_free(&targets);
+		}
+		if (!repl.len && !recipients && !bracketed && !mb.name && !strchr(mb.addr, '@') &&
+		    is_display_word(mb.addr, m->env.sender) && *m->env.sender)
+			buf_printf(&repl, "%s <%s>", mb.addr, m->env.sender);
+		if (!repl.len) {
+			char *q = addr_qualify(local, o->domain);
+			buf_puts(&repl, q);
+			free(q);
+		}
+		buf_append(&out, copied, (size_t)(mb.src_begin - copied));
+		buf_append(&out, repl.data, repl.len);
+		copied = mb.src_end;
+		changed = true;
+		buf_free(&repl);
+		free(local);
+		mailbox_clear(&mb);
+	}
+	/* a field that does not parse stays as it was */
+	if (r == 0 && changed && count) {
+		buf_append(&out, copied, (size_t)(end - copied));
+		header_set_value(m->header, i, out.data);
+	}
+	buf_free(&out);
+}
+
+static void rewrite_header(struct message *m, const struct message_opts *o)
+{
+	static const char *const recipient_fields[] = { "To", "Cc", "Resent-To", "Resent-Cc" };
+	static const char *const sender_fields[] = { "From", "Sender", "Reply-To", "Resent-From",
+						     "Resent-Sender" };
+	for (size_t i = 0; i < header_count(m->header); i++) {
+		const char *name = header_name(m->header, i);
+		for (size_t k = 0; k < sizeof recipient_fields / sizeof *recipient_fields; k++)
+			if (ascii_casecmp(name, recipient_fields[k]) == 0)
+				rewrite_field(m, o, i, true);
+		for (size_t k = 0; k < sizeof sender_fields / sizeof *sender_fields; k++)
+			if (ascii_casecmp(name, sender_fields[k]) == 0)
+				rewrite_field(m, o, i, false);
+	}
+}
+
 /* --- open ----------------------------------------------------------------------------- */
 
 int message_open(struct message **out, const struct message_opts *o, int fd, struct diag *d)
 {
 	struct message *m = xcalloc(1, sizeof *m);
+	m->opts = o;
 	m->in = lineio_fd(fd);
+	lineio_set_cancel(m->in, o->cancel);
 	m->header = header_new();
 	m->ignore_dots = o->ignore_dots;
-	m->store.fd = -1;
 	m->at_bol = true;
 	*out = NULL;
 
 	int rc = resolve_sender(m, o, d);
 	if (rc == EX_OK && o->compose) {
-		m->composed = true;
 		rc = compose_header(m, o, d);
 	} else if (rc == EX_OK) {
 		rc = parse_header(m, d);
 		if (rc == EX_OK)
-			rc = add_rcpt_strlist(m, o->operands, o->domain, NULL, d);
+			rc = add_rcpt_strlist(m, o->operands, NULL, d);
 		if (rc == EX_OK && o->extract)
-			rc = add_header_rcpts(m, o->domain, d);
+			rc = add_header_rcpts(m, d);
+		if (rc == EX_OK && o->rewrite_headers)
+			rewrite_header(m, o);
 		if (rc == EX_OK) {
 			header_remove_all(m->header, "Bcc");
 			header_remove_all(m->header, "Resent-Bcc");
 			if (header_find(m->header, "From", 0) == HEADER_NONE)
 				append_from(m->header, o, m->env.sender);
-			append_date_and_id(m->header, o->domain, true);
+			append_date_and_id(m->header, o->domain, true, true, true);
 		}
 	}
 	if (rc == EX_OK && m->env.nrcpt == 0)
@@ -570,8 +625,19 @@ int message_open(struct message **out, const struct message_opts *o, int fd, str
 		buf_append(&m->head, first.data, first.len);
 	buf_free(&first);
 	m->stage = STAGE_HEAD;
+	m->opts = NULL;
 	*out = m;
 	return EX_OK;
+}
+
+unsigned long long message_size_estimate(const struct message *m)
+{
+	return m->composer ? m->head.len + composer_size_estimate(m->composer) : 0;
+}
+
+bool message_input_done(const struct message *m)
+{
+	return m->input_done;
 }
 
 const struct envelope *message_envelope(const struct message *m)
@@ -664,31 +730,6 @@ static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 	return (ssize_t)out;
 }
 
-static ssize_t read_store(struct message *m, char *buf, size_t n, struct diag *d)
-{
-	struct body_store *s = &m->store;
-	if (s->fd < 0) {
-		size_t k = s->mem.len - (size_t)m->store_pos;
-		if (k > n)
-			k = n;
-		memcpy(buf, s->mem.data + m->store_pos, k);
-		m->store_pos += k;
-		if (k == 0)
-			m->stage = STAGE_DONE;
-		return (ssize_t)k;
-	}
-	for (;;) {
-		ssize_t got = read(s->fd, buf, n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return diag_set(d, EX_IOERR, "temporary file: %s", strerror(errno)), -1;
-		if (got == 0)
-			m->stage = STAGE_DONE;
-		return got;
-	}
-}
-
 ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d)
 {
 	size_t out = 0;
@@ -702,11 +743,13 @@ ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d)
 			m->head_pos += k;
 			got = (ssize_t)k;
 			if (m->head_pos == m->head.len)
-				m->stage = m->composed ? STAGE_STORE : STAGE_BODY;
+				m->stage = m->composer ? STAGE_COMPOSED : STAGE_BODY;
 		} else if (m->stage == STAGE_BODY) {
 			got = read_body(m, buf + out, n - out, d);
 		} else {
-			got = read_store(m, buf + out, n - out, d);
+			got = composer_read(m->composer, buf + out, n - out, d);
+			if (got == 0)
+				m->stage = STAGE_DONE;
 		}
 		if (got < 0)
 			return -1;
@@ -727,8 +770,6 @@ void message_free(struct message *m)
 	lineio_free(m->in);
 	header_free(m->header);
 	buf_free(&m->head);
-	buf_free(&m->store.mem);
-	if (m->store.fd >= 0)
-		close(m->store.fd);
+	composer_free(m->composer);
 	free(m);
 }

@@ -4,10 +4,12 @@
 #ifndef POSTIE_MESSAGE_H
 #define POSTIE_MESSAGE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "aliases.h"
 #include "util.h"
 
 #define MESSAGE_MAX_HEADER (1024 * 1024)
@@ -26,6 +28,13 @@ struct message_opts {
 	const char *domain;		/* qualifies bare names; Message-ID's right side */
 	const struct strlist *operands;	/* recipients, each possibly a comma list */
 	const struct strlist *to, *cc, *bcc;	/* composed To, Cc, Bcc */
+	const struct strlist *attach;	/* -a files for a composed message */
+	const struct strlist *headers;	/* --header "Name: value" for a composed message */
+	const volatile sig_atomic_t *cancel;	/* a signal sets it: stop waiting on input */
+	const struct aliases *aliases;	/* expansion of local recipients, or NULL */
+	const char *const *local_domains;	/* names that are this machine: their addresses */
+	size_t nlocal_domains;		/* are local names like bare ones */
+	bool rewrite_headers;		/* rewrite local names in To, Cc, From... (passed-through) */
 };
 
 /* The resolved envelope: every address checked, qualified and deduplicated. */
@@ -51,6 +60,12 @@ const struct envelope *message_envelope(const struct message *m);
  * by CRLF (a missing final line break added). Returns the count, 0 at the end, or -1 with d
  * filled (EX_IOERR) on a read error: never a silent end. */
 ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d);
+
+/* About how many bytes message_read gives in all; 0 when unknown (a passed-through body). */
+unsigned long long message_size_estimate(const struct message *m);
+
+/* True once the whole input has been read (the end of file, or a lone "." line). */
+bool message_input_done(const struct message *m);
 
 void message_free(struct message *m);
 

@@ -4,6 +4,8 @@
 #include "submit.h"
 
 #include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +16,24 @@ enum stage { STAGE_CONNECT, STAGE_GREETING, STAGE_EHLO, STAGE_AUTH, STAGE_STARTT
 
 struct submitter {
 	CURL *curl;
-	char *url;		/* the configured URL plus "/<helo>" for libcurl */
-	char *shown_url;	/* the configured URL, for messages */
+	struct strlist urls;	/* as configured, in failover order */
+	size_t cur;		/* the one tried last */
+	char *shown_url;	/* urls.v[cur], for messages */
+	char *helo;
 	long timeout;
+	const volatile sig_atomic_t *cancel;
+	enum submit_tls tls;
+	bool tls_verify;
+	char *tls_ca_file, *tls_cert, *tls_key;
+	char *user, *secret, *auth, *netrc;
+	bool oauth2;
+	bool warned_verify;
+	void (*progress)(void *ctx, unsigned long long sent);
+	void *progress_ctx;
+	/* serverinfo: what the server said, kept while collecting */
+	bool collecting;
+	struct strlist greeting, ehlo;
+	char *tls_line;
 	char errbuf[CURL_ERROR_SIZE];
 
 	/* per transaction */
@@ -36,6 +53,8 @@ struct submitter {
 	long failed_code;
 	enum stage failed_stage;
 	char *failed_arg;
+	struct submit_outcome *outcome;
+	size_t rcpt_sent;	/* RCPT TO commands sent so far: the index of the next reply */
 };
 
 int submit_global_init(struct diag *d)
@@ -106,6 +125,15 @@ static void on_reply_line(struct submitter *s, const char *line, size_t len)
 		buf_puts(&s->reply, " / ");
 	}
 	bool last = len < 4 || line[3] != '-';
+	if (s->collecting && s->stage == STAGE_GREETING) {
+		char *l = xstrndup(line, len);
+		strlist_add(&s->greeting, l);
+		free(l);
+	} else if (s->collecting && s->stage == STAGE_EHLO) {
+		char *l = xstrndup(line, len);
+		strlist_add(&s->ehlo, l);
+		free(l);
+	}
 	if (len >= 4 && line[3] == '-') {
 		/* show continuation lines as "250 text" so the joined reply reads well */
 		buf_append(&s->reply, line, 3);
@@ -125,6 +153,16 @@ static void on_reply_line(struct submitter *s, const char *line, size_t len)
 	set_string(&s->reply_arg, s->stage_arg, s->stage_arg ? strlen(s->stage_arg) : 0);
 	if (s->stage == STAGE_DATA && code == 354)
 		s->stage = STAGE_EOD;	/* the next reply answers the final dot */
+	/* libcurl sends the RCPTs one by one in list order: reply k answers RCPT k */
+	if (s->stage == STAGE_RCPT && s->outcome && s->rcpt_sent > 0 &&
+	    s->rcpt_sent <= s->outcome->nrcpt && !s->quit_sent) {
+		size_t k = s->rcpt_sent - 1;
+		s->outcome->rcpt_code[k] = (int)code;
+		if (code >= 400) {
+			free(s->outcome->rcpt_reply[k]);
+			s->outcome->rcpt_reply[k] = xstrndup(s->reply.data, s->reply.len);
+		}
+	}
 	if (code >= 400 && !s->quit_sent) {
 		buf_reset(&s->failed);
 		buf_append(&s->failed, s->reply.data, s->reply.len);
@@ -139,12 +177,16 @@ static void on_command(struct submitter *s, const char *line, size_t len)
 	const char *arg;
 	size_t arglen;
 	enum stage st = stage_of_command(line, len, &arg, &arglen);
+	if (st == STAGE_EHLO && s->collecting)
+		strlist_free(&s->ehlo);	/* after STARTTLS the second EHLO is what counts */
 	if (st == STAGE_QUIT) {
 		/* libcurl's own QUIT after a failure: the stage that failed stays the one named */
 		s->quit_sent = true;
 	} else if (st != STAGE_OTHER || s->stage != STAGE_AUTH) {
 		s->stage = st;
 		set_string(&s->stage_arg, arg, arglen);
+		if (st == STAGE_RCPT)
+			s->rcpt_sent++;
 	}
 	if (!log_transcript_enabled())
 		return;
@@ -168,6 +210,15 @@ static void on_command(struct submitter *s, const char *line, size_t len)
 static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *ud)
 {
 	struct submitter *s = ud;
+	if (type == CURLINFO_TEXT && s->collecting && size > 20 &&
+	    strncmp(data, "SSL connection using ", 21) == 0) {
+		size_t n = size;
+		const char *p = data + 21;
+		n -= 21;
+		trim_eol(&p, &n);
+		free(s->tls_line);
+		s->tls_line = xstrndup(p, n);
+	}
 	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
 		return 0;
 	/* a callback may carry several lines (pipelined commands, a multi-line reply) */
@@ -189,9 +240,25 @@ static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, voi
 	return 0;
 }
 
+static bool cancelled(const struct submitter *s)
+{
+	return s->cancel && *s->cancel;
+}
+
+static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct submitter *s = ud;
+	if (s->progress && ulnow > 0)
+		s->progress(s->progress_ctx, (unsigned long long)ulnow);
+	return cancelled(s) ? 1 : 0;
+}
+
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
 	struct submitter *s = ud;
+	if (cancelled(s))
+		return CURL_READFUNC_ABORT;
 	ssize_t got = s->read(s->read_ctx, buf, size * nitems, &s->read_diag);
 	if (got < 0) {
 		/* never a silent end of data: a short message must not be sent as complete */
@@ -201,18 +268,63 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 	return (size_t)got;
 }
 
+static char *copy_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
 struct submitter *submitter_new(const struct submit_params *p)
 {
 	struct submitter *s = xcalloc(1, sizeof *s);
-	s->shown_url = xstrdup(p->url);
-	size_t n = strlen(p->url);
-	while (n && p->url[n - 1] == '/')
-		n--;
-	/* libcurl takes the EHLO name from the URL's path */
-	s->url = xasprintf("%.*s/%s", (int)n, p->url, p->helo);
+	for (size_t i = 0; i < p->nurls; i++)
+		strlist_add(&s->urls, p->urls[i]);
+	s->shown_url = xstrdup(p->nurls ? p->urls[0] : "");
+	s->helo = xstrdup(p->helo);
 	s->timeout = p->timeout;
+	s->cancel = p->cancel;
+	s->tls = p->tls;
+	s->tls_verify = p->tls_verify;
+	s->tls_ca_file = copy_or_null(p->tls_ca_file);
+	s->tls_cert = copy_or_null(p->tls_cert);
+	s->tls_key = copy_or_null(p->tls_key);
+	s->user = copy_or_null(p->user);
+	s->secret = copy_or_null(p->secret);
+	s->auth = copy_or_null(p->auth);
+	s->netrc = copy_or_null(p->netrc);
+	s->oauth2 = p->oauth2;
+	s->progress = p->progress;
+	s->progress_ctx = p->progress_ctx;
 	s->curl = curl_easy_init();
 	return s;
+}
+
+const char *submitter_url(const struct submitter *s)
+{
+	return s->shown_url;
+}
+
+const char *submitter_primary_url(const struct submitter *s)
+{
+	return s->urls.n ? s->urls.v[0] : "";
+}
+
+static void wipe_free(char *secret)
+{
+	if (!secret)
+		return;
+	/* volatile so that the compiler keeps the stores to memory about to be freed */
+	for (volatile char *c = secret; *c; c++)
+		*c = '\0';
+	free(secret);
+}
+
+void submit_outcome_free(struct submit_outcome *o)
+{
+	for (size_t i = 0; i < o->nrcpt; i++)
+		free(o->rcpt_reply[i]);
+	free(o->rcpt_reply);
+	free(o->rcpt_code);
+	memset(o, 0, sizeof *o);
 }
 
 void submitter_free(struct submitter *s)
@@ -221,8 +333,19 @@ void submitter_free(struct submitter *s)
 		return;
 	if (s->curl)
 		curl_easy_cleanup(s->curl);
-	free(s->url);
+	strlist_free(&s->urls);
 	free(s->shown_url);
+	free(s->helo);
+	free(s->tls_ca_file);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->user);
+	wipe_free(s->secret);
+	free(s->auth);
+	free(s->netrc);
+	strlist_free(&s->greeting);
+	strlist_free(&s->ehlo);
+	free(s->tls_line);
 	free(s->stage_arg);
 	free(s->reply_arg);
 	free(s->failed_arg);
@@ -257,6 +380,21 @@ static const char *stage_name(enum stage st)
 	}
 }
 
+/* Sets the outcome's reason and d's message ("<url> <reason>" or "<url>: <reason>"). */
+static int fail(struct submitter *s, struct diag *d, int status, bool refusal, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int fail(struct submitter *s, struct diag *d, int status, bool refusal, const char *fmt, ...)
+{
+	char reason[sizeof s->outcome->reason];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	if (s->outcome)
+		memcpy(s->outcome->reason, reason, sizeof reason);
+	return diag_set(d, status, "%s%s %s", s->shown_url, refusal ? "" : ":", reason);
+}
+
 /* Turns the server's refusal into the status and the one line the user sees. */
 static int refused(struct submitter *s, struct diag *d)
 {
@@ -273,12 +411,10 @@ static int refused(struct submitter *s, struct diag *d)
 	else
 		status = EX_PROTOCOL;
 	if (s->failed_stage == STAGE_RCPT && s->failed_arg)
-		return diag_set(d, status, "%s refused <%s>: %s", s->shown_url, s->failed_arg,
-				s->failed.data);
+		return fail(s, d, status, true, "refused <%s>: %s", s->failed_arg, s->failed.data);
 	if (s->failed_stage == STAGE_GREETING || s->failed_stage == STAGE_CONNECT)
-		return diag_set(d, status, "%s refused the connection: %s", s->shown_url, s->failed.data);
-	return diag_set(d, status, "%s refused %s: %s", s->shown_url, stage_name(s->failed_stage),
-			s->failed.data);
+		return fail(s, d, status, true, "refused the connection: %s", s->failed.data);
+	return fail(s, d, status, true, "refused %s: %s", stage_name(s->failed_stage), s->failed.data);
 }
 
 static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
@@ -286,25 +422,37 @@ static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
-		return diag_set(d, EX_NOHOST, "%s: unknown host (%s)", s->shown_url, why);
+		return fail(s, d, EX_NOHOST, false, "unknown host (%s)", why);
 	case CURLE_COULDNT_CONNECT:
-		return diag_set(d, EX_TEMPFAIL, "%s: cannot connect (%s)", s->shown_url, why);
+		return fail(s, d, EX_TEMPFAIL, false, "cannot connect (%s)", why);
 	case CURLE_OPERATION_TIMEDOUT:
-		return diag_set(d, EX_TEMPFAIL, "%s: timed out waiting for %s (%s)", s->shown_url,
-				s->stage == STAGE_CONNECT ? "the connection" : stage_name(s->stage), why);
+		return fail(s, d, EX_TEMPFAIL, false, "timed out waiting for %s (%s)",
+			    s->stage == STAGE_CONNECT ? "the connection" : stage_name(s->stage), why);
 	case CURLE_LOGIN_DENIED:
-		return diag_set(d, EX_NOPERM, "%s: authentication failed (%s)", s->shown_url, why);
+		return fail(s, d, EX_NOPERM, false, "authentication failed (%s)", why);
+	/* the server and the configuration disagree: someone has to look (or it is an attack) */
+	case CURLE_USE_SSL_FAILED:
+		return fail(s, d, EX_CONFIG, false, "offers no STARTTLS and tls is required (%s)", why);
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return fail(s, d, EX_CONFIG, false, "TLS certificate not trusted (%s)", why);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		return fail(s, d, EX_TEMPFAIL, false, "TLS handshake failed (%s)", why);
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		return diag_set(d, EX_CONFIG, "%s: %s", s->shown_url, why);
+		return fail(s, d, EX_CONFIG, false, "%s", why);
 	case CURLE_WEIRD_SERVER_REPLY:
 		if (s->reply_code == 0)
-			return diag_set(d, EX_PROTOCOL, "%s: not an SMTP server (%s)", s->shown_url, why);
-		return diag_set(d, EX_PROTOCOL, "%s: unexpected reply to %s: %s", s->shown_url,
-				stage_name(s->reply_stage), s->reply.data ? s->reply.data : why);
+			return fail(s, d, EX_PROTOCOL, false, "not an SMTP server (%s)", why);
+		return fail(s, d, EX_PROTOCOL, false, "unexpected reply to %s: %s",
+			    stage_name(s->reply_stage), s->reply.data ? s->reply.data : why);
+	case CURLE_ABORTED_BY_CALLBACK:
+		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
 	default:
-		return diag_set(d, EX_TEMPFAIL, "%s: connection lost during %s (%s)", s->shown_url,
-				stage_name(s->stage), why);
+		return fail(s, d, EX_TEMPFAIL, false, "connection lost during %s (%s)",
+			    stage_name(s->stage), why);
 	}
 }
 
@@ -322,14 +470,120 @@ static void reset_transaction(struct submitter *s)
 	buf_reset(&s->failed);
 	s->failed_code = 0;
 	s->errbuf[0] = '\0';
+	s->rcpt_sent = 0;
+}
+
+/* The options of one connection attempt to urls.v[cur]: grouped here, the only place that
+ * sets them. */
+static void set_connection_options(struct submitter *s)
+{
+	CURL *c = s->curl;
+	const char *url = s->urls.v[s->cur];
+	size_t n = strlen(url);
+	while (n && url[n - 1] == '/')
+		n--;
+	/* libcurl takes the EHLO name from the URL's path */
+	char *full = xasprintf("%.*s/%s", (int)n, url, s->helo);
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	free(full);
+	free(s->shown_url);
+	s->shown_url = xstrdup(url);
+#if CURL_AT_LEAST_VERSION(7, 85, 0)
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_PROXY, "");	/* ALL_PROXY must not redirect system mail */
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
+	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, s->timeout);
+	/* a stalled DATA phase: less than 1 byte/s for a whole timeout ends it */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
+	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);	/* the debug callback needs it; it prints nothing */
+	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
+
+	/* TLS */
+	long use_ssl = s->tls == SUBMIT_TLS_REQUIRED ? CURLUSESSL_ALL
+		     : s->tls == SUBMIT_TLS_OPPORTUNISTIC ? CURLUSESSL_TRY : CURLUSESSL_NONE;
+	curl_easy_setopt(c, CURLOPT_USE_SSL, use_ssl);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, s->tls_verify ? 1L : 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, s->tls_verify ? 2L : 0L);
+	if (s->tls_ca_file) {
+		/* replaces the system trust store: no CA directory beside it */
+		curl_easy_setopt(c, CURLOPT_CAINFO, s->tls_ca_file);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
+	if (s->tls_cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, s->tls_cert);
+	if (s->tls_key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, s->tls_key);
+
+	/* AUTH: the secret goes through setopt, never argv or the environment */
+	if (s->user)
+		curl_easy_setopt(c, CURLOPT_USERNAME, s->user);
+	if (s->secret && s->oauth2)
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, s->secret);
+	else if (s->secret)
+		curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret);
+	if (s->auth) {
+		char *opt = xasprintf("AUTH=%s", s->auth);
+		curl_easy_setopt(c, CURLOPT_LOGIN_OPTIONS, opt);
+		free(opt);
+	}
+	if (s->netrc) {
+		curl_easy_setopt(c, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+		curl_easy_setopt(c, CURLOPT_NETRC_FILE, s->netrc);
+	}
+	if (!s->tls_verify && !s->warned_verify) {
+		s->warned_verify = true;
+		log_warn("tls-verify is off: the certificate of %s is not checked", url);
+	}
+}
+
+/* A failure that another relay may not have: nothing of the message was read yet, and the
+ * dialogue broke off before MAIL FROM. */
+static bool worth_next_relay(const struct submitter *s, CURLcode rc)
+{
+	if (rc == CURLE_OK || s->read_failed || cancelled(s) || s->stage >= STAGE_MAIL)
+		return false;
+	if (s->failed_code)
+		return s->failed_code >= 400 && s->failed_code < 500;
+	return true;
+}
+
+static CURLcode perform_with_failover(struct submitter *s, struct submit_outcome *out)
+{
+	CURLcode rc = CURLE_OK;
+	for (s->cur = 0; s->cur < s->urls.n; s->cur++) {
+		reset_transaction(s);
+		for (size_t i = 0; i < out->nrcpt; i++)
+			out->rcpt_code[i] = 0;
+		set_connection_options(s);
+		rc = curl_easy_perform(s->curl);
+		if (!worth_next_relay(s, rc) || s->cur + 1 == s->urls.n)
+			break;
+	}
+	if (s->cur == s->urls.n)
+		s->cur--;
+	return rc;
 }
 
 int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
-		   submit_read_fn read, void *ctx, struct diag *d)
+		   submit_read_fn read, void *ctx, struct submit_outcome *out, struct diag *d)
 {
-	if (!s->curl)
-		return diag_set(d, EX_SOFTWARE, "libcurl could not make a handle");
-	reset_transaction(s);
+	memset(out, 0, sizeof *out);
+	out->nrcpt = nrcpt;
+	out->rcpt_code = xcalloc(nrcpt, sizeof *out->rcpt_code);
+	out->rcpt_reply = xcalloc(nrcpt, sizeof *out->rcpt_reply);
+	s->outcome = out;
+	if (!s->curl || !s->urls.n)
+		return fail(s, d, EX_SOFTWARE, false, "libcurl could not make a handle");
 	s->read = read;
 	s->read_ctx = ctx;
 
@@ -348,36 +602,28 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 		tail = node;
 	}
 	char *from = xasprintf("<%s>", sender);
-
 	CURL *c = s->curl;
-	curl_easy_setopt(c, CURLOPT_URL, s->url);
-#if CURL_AT_LEAST_VERSION(7, 85, 0)
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-#else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
-#endif
-	curl_easy_setopt(c, CURLOPT_PROXY, "");	/* ALL_PROXY must not redirect system mail */
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);
-	curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, s->timeout);
-	/* a stalled DATA phase: less than 1 byte/s for a whole timeout ends it */
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, list);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(c, CURLOPT_READDATA, s);
-	curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);	/* the debug callback needs it; it prints nothing */
-	curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
+	/* a refused recipient must not cost the others their copy */
+#if defined(HAVE_CURLOPT_MAIL_RCPT_ALLOWFAILS)
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLOWFAILS, 1L);
+#elif defined(HAVE_CURLOPT_MAIL_RCPT_ALLLOWFAILS)
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
+#endif
+	CURLcode rc = perform_with_failover(s, out);
 
-	CURLcode rc = curl_easy_perform(c);
 	int status = EX_OK;
-	if (s->read_failed)
+	out->cancelled = cancelled(s);
+	if (s->read_failed && !out->cancelled) {
 		status = diag_set(d, s->read_diag.code ? s->read_diag.code : EX_IOERR, "%s",
 				  s->read_diag.msg);
+		snprintf(out->reason, sizeof out->reason, "%s", s->read_diag.msg);
+	} else if (out->cancelled && rc != CURLE_OK)
+		status = fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
 	else if (rc != CURLE_OK && s->failed_code)
 		status = refused(s, d);	/* a 5xx to EHLO that HELO then passed is no failure */
 	else if (rc != CURLE_OK)
@@ -386,5 +632,71 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(list);
 	free(from);
+	s->outcome = NULL;
+	return status;
+}
+
+static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
+{
+	return size * n;
+}
+
+/* Prints the certificate fields libcurl reports for the server's own certificate. */
+static void print_certificate(CURL *c, FILE *out)
+{
+	struct curl_certinfo *ci = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return;
+	static const char *const wanted[] = { "Subject:", "Issuer:", "Expire date:" };
+	for (size_t w = 0; w < 3; w++)
+		for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next)
+			if (strncmp(l->data, wanted[w], strlen(wanted[w])) == 0)
+				fprintf(out, "  %s\n", l->data);
+}
+
+int submitter_serverinfo(struct submitter *s, FILE *out, struct diag *d)
+{
+	struct submit_outcome none = {0};
+	s->outcome = &none;
+	s->collecting = true;
+	CURL *c = s->curl;
+	/* no MAIL: libcurl runs EHLO, STARTTLS and AUTH, then this one command */
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, NULL);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+	CURLcode rc = perform_with_failover(s, &none);
+	int status = EX_OK;
+	if (rc != CURLE_OK && s->failed_code)
+		status = refused(s, d);
+	else if (rc != CURLE_OK)
+		status = curl_failure(s, rc, d);
+	fprintf(out, "relay: %s\n", s->shown_url);
+	for (size_t i = 0; i < s->greeting.n; i++)
+		fprintf(out, "%s %s\n", i ? "         " : "greeting:", s->greeting.v[i]);
+	if (s->ehlo.n) {
+		fprintf(out, "capabilities:\n");
+		for (size_t i = 1; i < s->ehlo.n; i++) {
+			const char *cap = s->ehlo.v[i];
+			fprintf(out, "  %s\n", strlen(cap) > 4 ? cap + 4 : cap);
+		}
+		for (size_t i = 1; i < s->ehlo.n; i++) {
+			const char *cap = s->ehlo.v[i];
+			if (strlen(cap) > 9 && ascii_ncasecmp(cap + 4, "AUTH ", 5) == 0)
+				fprintf(out, "auth mechanisms: %s\n", cap + 9);
+		}
+	}
+	if (s->tls_line) {
+		fprintf(out, "tls: %s\n", s->tls_line);
+		print_certificate(c, out);
+	} else if (status == EX_OK) {
+		fprintf(out, "tls: none\n");
+	}
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	curl_easy_setopt(c, CURLOPT_CERTINFO, 0L);
+	s->collecting = false;
+	s->outcome = NULL;
 	return status;
 }

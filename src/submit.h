@@ -4,17 +4,53 @@
 #ifndef POSTIE_SUBMIT_H
 #define POSTIE_SUBMIT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "util.h"
 
-struct submit_params {
-	const char *url;	/* "smtp://host[:port]" or "smtps://..." as configured */
-	const char *helo;	/* the EHLO name */
-	long timeout;		/* seconds to connect and to wait for each reply */
+enum submit_tls {
+	SUBMIT_TLS_REQUIRED,		/* smtp:// must upgrade with STARTTLS */
+	SUBMIT_TLS_OPPORTUNISTIC,	/* smtp:// upgrades when the server offers STARTTLS */
+	SUBMIT_TLS_OFF			/* smtp:// stays plain (smtps:// is TLS whatever this says) */
 };
+
+/* Everything a submitter needs; strings are copied, so the caller may free them after
+ * submitter_new. */
+struct submit_params {
+	const char *const *urls;	/* "smtp://host[:port]" or "smtps://...", tried in order */
+	size_t nurls;			/* when one cannot be reached or answers 4xx before MAIL */
+	const char *helo;		/* the EHLO name */
+	long timeout;			/* seconds to connect and to wait for each reply */
+	const volatile sig_atomic_t *cancel;	/* when it becomes non-zero, the transfer stops */
+	enum submit_tls tls;
+	bool tls_verify;		/* false: no certificate or host name check (warned) */
+	const char *tls_ca_file;	/* replaces the system trust store, or NULL */
+	const char *tls_cert, *tls_key;	/* a client certificate, or NULL */
+	const char *user;		/* SASL user, or NULL for no AUTH */
+	const char *secret;		/* the password, or the bearer token when oauth2; wiped by
+					 * submitter_free */
+	bool oauth2;
+	const char *auth;		/* a SASL mechanism to insist on, or NULL for the best offered */
+	const char *netrc;		/* a netrc file for user and password, or NULL */
+	/* called now and then during DATA with the bytes sent so far, or NULL */
+	void (*progress)(void *ctx, unsigned long long sent);
+	void *progress_ctx;
+};
+
+/* What became of each recipient, and of the message, in one transaction. */
+struct submit_outcome {
+	size_t nrcpt;
+	int *rcpt_code;		/* the reply code to each RCPT TO, 0 when none came */
+	char **rcpt_reply;	/* the reply text to each refused RCPT TO, else NULL */
+	char reason[1024];	/* what failed, without the relay: "refused the message: 554 ..." */
+	bool cancelled;		/* stopped through params.cancel */
+};
+
+void submit_outcome_free(struct submit_outcome *o);
 
 /* Where the message bytes come from: like message_read (count, 0 at the end, -1 with d). */
 typedef ssize_t (*submit_read_fn)(void *ctx, char *buf, size_t n, struct diag *d);
@@ -26,15 +62,29 @@ struct submitter *submitter_new(const struct submit_params *p);
 void submitter_free(struct submitter *s);
 
 /* Sends one message: MAIL FROM:<sender> ("" is the null sender), one RCPT TO per recipient,
- * DATA from read(ctx). The addresses must have passed addr_check_envelope.
- * Returns EX_OK when the server accepted the message (250 after the final dot); otherwise d
+ * DATA from read(ctx). The addresses must have passed addr_check_envelope. Recipients the
+ * server refuses are skipped and the others still get the message; out (freed with
+ * submit_outcome_free) says what each RCPT TO was answered.
+ * Returns EX_OK when the server accepted the message (250 after the final dot) for at least
+ * one recipient; otherwise d
  * holds the status and "<url> refused <rcpt>: 550 5.1.1 no such user"-style text:
  * EX_TEMPFAIL for a 4xx reply, a refused connection, a timeout or a lost connection;
  * EX_NOUSER for a 5xx reply to RCPT; EX_UNAVAILABLE for other 5xx replies; EX_NOHOST for an
  * unknown host; EX_NOPERM for a refused authentication; EX_PROTOCOL for a reply that is not
  * SMTP; the reader's own status when it failed. */
 int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
-		   submit_read_fn read, void *ctx, struct diag *d);
+		   submit_read_fn read, void *ctx, struct submit_outcome *out, struct diag *d);
+
+/* The URL of the relay last tried, for messages. */
+const char *submitter_url(const struct submitter *s);
+
+/* The first URL of the list: what the queue records an entry for. */
+const char *submitter_primary_url(const struct submitter *s);
+
+/* Connects, prints the greeting, the EHLO capabilities and, for TLS, the protocol, cipher and
+ * the certificate's subject, issuer and expiry to out; sends no mail. Returns EX_OK or the
+ * status of the failure with d, as submitter_send. */
+int submitter_serverinfo(struct submitter *s, FILE *out, struct diag *d);
 
 /* Appends libcurl's version and TLS backend ("libcurl 7.88.1 (OpenSSL/3.0.15)") to out. */
 void submit_library_version(struct buf *out);

@@ -112,9 +112,10 @@ assert_same_options_as_help() {
 @test "the option names read from postie --help include every kind of option" {
 	run bash -c "$(declare -f help_options normalize); POSTIE='$POSTIE' help_options | normalize"
 	assert_success
-	for opt in -t -f --from --subject --bcc --to --help --version -I --queue-run -B -O -n -e -A -q; do
+	for opt in -t -f --from --subject --bcc --to --help --version -I --flush --json --account -B -O -n -e -A -q; do
 		assert_line -- "$opt"
 	done
+	refute_line -- --queue-run
 	((${#lines[@]} >= 30)) || fail "only ${#lines[@]} options read from --help"
 }
 
@@ -167,7 +168,20 @@ assert_same_options_as_help() {
 	assert_success
 	refute_line -- -i
 	assert_line -- --bcc
-	assert_line -- --queue-run
+	assert_line -- --flush
+	assert_line -- --json
+	assert_line -- --account
+	refute_line -- --queue-run
+}
+
+@test "bash offers the modes m and p after -b and i, dq, di and db after -o" {
+	run complete_bash postie -b ''
+	assert_success
+	assert_output $'m\np'
+	run complete_bash postie -o ''
+	assert_output $'i\ndq\ndi\ndb'
+	run complete_bash postie -o d
+	assert_output $'dq\ndi\ndb'
 }
 
 @test "bash completes file names after -C, --config, --config= and -X" {
@@ -195,6 +209,10 @@ assert_same_options_as_help() {
 	run complete_bash postie -f al
 	assert_output ''
 	run complete_bash postie --bcc al
+	assert_output ''
+	run complete_bash postie --account al
+	assert_output ''
+	run complete_bash postie --account = al
 	assert_output ''
 	run complete_bash postie -- -
 	assert_output ''
@@ -235,5 +253,21 @@ assert_same_options_as_help() {
 	run fish --no-config -c 'source $argv[1]; complete -C"postie -C post"' "$POSTIE_SRCDIR/completions/postie.fish"
 	assert_output postie.conf
 	run fish --no-config -c 'source $argv[1]; complete -C"postie post"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_output ''
+}
+
+@test "fish offers the modes after -b, the -o values, and no files after --account" {
+	require fish
+	cd "$BATS_TEST_TMPDIR"
+	touch alice
+	run fish --no-config -c 'source $argv[1]; complete -C"postie -b"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_success
+	assert_line --regexp '^-bm'$'\t'
+	assert_line --regexp '^-bp'$'\t'
+	run fish --no-config -c 'source $argv[1]; complete -C"postie -od"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_line --regexp '^-odq'$'\t'
+	assert_line --regexp '^-odi'$'\t'
+	assert_line --regexp '^-odb'$'\t'
+	run fish --no-config -c 'source $argv[1]; complete -C"postie --account al"' "$POSTIE_SRCDIR/completions/postie.fish"
 	assert_output ''
 }

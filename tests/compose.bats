@@ -34,7 +34,10 @@ PY
 	assert_line --index 3 'Subject: disk report'
 	assert_line --index 4 --regexp '^Date: '
 	assert_line --index 5 --regexp '^Message-ID: <.*@example\.net>$'
-	[ "${#lines[@]}" -eq 6 ]
+	assert_line --index 6 'MIME-Version: 1.0'
+	assert_line --index 7 'Content-Type: text/plain; charset=us-ascii'
+	assert_line --index 8 'Content-Transfer-Encoding: 7bit'
+	[ "${#lines[@]}" -eq 9 ]
 	refute_output --partial audit
 	run received_body
 	assert_output $'Filesystem Size\n/dev/vda 252G'
@@ -99,21 +102,23 @@ PY
 	assert_output 'Zoë Müller <zoe@example.org>'
 }
 
-@test "a body with 8-bit bytes gets MIME-Version, charset UTF-8 and 8bit" {
+@test "a body with 8-bit bytes gets MIME-Version, charset utf-8 and 8bit" {
 	message 'Grüße\n'
 	post 0 -s x me@example.org
 	run received_header
 	assert_line 'MIME-Version: 1.0'
-	assert_line 'Content-Type: text/plain; charset=UTF-8'
+	assert_line 'Content-Type: text/plain; charset=utf-8'
 	assert_line 'Content-Transfer-Encoding: 8bit'
+	run received_body
+	assert_output 'Grüße'
 }
 
-@test "an ASCII body gets no MIME fields" {
+@test "an ASCII body is us-ascii and 7bit" {
 	message 'plain\n'
 	post 0 -s x me@example.org
 	run received_header
-	refute_output --partial 'MIME-Version'
-	refute_output --partial 'Content-Type'
+	assert_line 'Content-Type: text/plain; charset=us-ascii'
+	assert_line 'Content-Transfer-Encoding: 7bit'
 }
 
 @test "a composed body over the memory limit spills to a temporary file and arrives intact" {

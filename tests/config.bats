@@ -80,7 +80,7 @@ setup() {
 @test "a config from that is not an address exits 78" {
 	printf 'relay smtp://127.0.0.1:%s\nfrom "a b@c"\n' "$SMTP_PORT" >"$POSTIE_CONFIG"
 	post 78 bob@example.org
-	assert_output --regexp "^postie: config from 'a b@c': "
+	assert_output "postie: $POSTIE_CONFIG:2: from 'a b@c': bad address syntax: unquoted space in the local part"
 }
 
 @test "a directory as the config file exits 78" {

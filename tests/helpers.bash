@@ -205,18 +205,22 @@ fixture_wire_file() {
 # --- postie's configuration ---------------------------------------------------------------
 
 # postie_config [LINE...]: $BATS_TEST_TMPDIR/postie.conf relaying to the fixture (override the
-# relay URL with $POSTIE_RELAY), exported as POSTIE_CONFIG, with HOME and XDG_CONFIG_HOME
-# pointing at empty directories so that no user file leaks in.
+# relay URL with $POSTIE_RELAY), with the queue in $BATS_TEST_TMPDIR/queue and no syslog,
+# exported as POSTIE_CONFIG, with HOME, XDG_CONFIG_HOME and XDG_STATE_HOME pointing at empty
+# directories so that no user file leaks in.
 postie_config() {
 	local conf=${BATS_TEST_TMPDIR:?}/postie.conf
 	mkdir -p "$BATS_TEST_TMPDIR/home" "$BATS_TEST_TMPDIR/xdg-config"
 	{
 		printf 'relay %s\n' "${POSTIE_RELAY:-smtp://127.0.0.1:${SMTP_PORT:?fixture_start first}}"
 		printf 'domain example.net\n'
+		printf 'queue %s\n' "$BATS_TEST_TMPDIR/queue"
+		printf 'syslog no\n'
 		(($#)) && printf '%s\n' "$@"
 	} >"$conf"
 	export POSTIE_CONFIG=$conf
 	export HOME=$BATS_TEST_TMPDIR/home XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg-config
+	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg-state
 }
 
 # --- environment --------------------------------------------------------------------------

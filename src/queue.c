@@ -1,0 +1,692 @@
+/* queue.c: the spool on disk (see queue.h). An entry is two files with the same id: <id>.msg,
+ * the exact bytes, written once; and <id>.env, the envelope and delivery state, replaced
+ * atomically. The .env file is renamed last, so an entry exists only once it is complete. */
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENV_MAX_BYTES (16 * 1024 * 1024)
+
+struct queue {
+	char *dir;
+};
+
+struct spool {
+	struct queue *q;
+	char *id;
+	char *tmp_path;
+	int fd;
+	unsigned long long size;
+	bool write_failed;
+};
+
+struct queue_lock {
+	struct queue *q;
+	char *id;
+	int fd;		/* the message file, flock'ed */
+	struct queue_meta meta;
+};
+
+void queue_meta_free(struct queue_meta *m)
+{
+	free(m->id);
+	free(m->sender);
+	strlist_free(&m->rcpts);
+	free(m->relay);
+	free(m->account);
+	free(m->last_error);
+	memset(m, 0, sizeof *m);
+}
+
+/* --- directories ---------------------------------------------------------------------- */
+
+static int check_dir(const char *path, struct diag *d)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return diag_set(d, EX_CANTCREAT, "queue %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return diag_set(d, EX_CANTCREAT, "queue %s: not a directory", path);
+	if (st.st_uid != geteuid())
+		return diag_set(d, EX_NOPERM, "queue %s: owned by uid %ld, not by uid %ld", path,
+				(long)st.st_uid, (long)geteuid());
+	if (st.st_mode & 022)
+		return diag_set(d, EX_NOPERM, "queue %s: writable by others (chmod 700 %s)", path, path);
+	return EX_OK;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *path, struct diag *d)
+{
+	char *p = xstrdup(path);
+	int rc = EX_OK;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			rc = diag_set(d, EX_CANTCREAT, "queue %s: %s", p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+int queue_open(struct queue **out, const char *dir, struct diag *d)
+{
+	*out = NULL;
+	if (!dir || *dir != '/')
+		return diag_set(d, EX_CONFIG, "queue '%s': not an absolute path", dir ? dir : "");
+	int rc = make_dirs(dir, d);
+	if (rc == EX_OK)
+		rc = check_dir(dir, d);
+	static const char *const subdirs[] = { "tmp", "q", "failed" };
+	for (size_t i = 0; rc == EX_OK && i < 3; i++) {
+		char *sub = xasprintf("%s/%s", dir, subdirs[i]);
+		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+			rc = diag_set(d, EX_CANTCREAT, "queue %s: %s", sub, strerror(errno));
+		else
+			rc = check_dir(sub, d);
+		free(sub);
+	}
+	if (rc != EX_OK)
+		return rc;
+	struct queue *q = xcalloc(1, sizeof *q);
+	q->dir = xstrdup(dir);
+	*out = q;
+	return EX_OK;
+}
+
+void queue_close(struct queue *q)
+{
+	if (!q)
+		return;
+	free(q->dir);
+	free(q);
+}
+
+const char *queue_path(const struct queue *q)
+{
+	return q->dir;
+}
+
+static char *entry_path(const struct queue *q, const char *sub, const char *id, const char *ext)
+{
+	return xasprintf("%s/%s/%s.%s", q->dir, sub, id, ext);
+}
+
+static int fsync_dir(const struct queue *q, const char *sub, struct diag *d)
+{
+	char *path = xasprintf("%s/%s", q->dir, sub);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = EX_OK;
+	if (fd < 0 || fsync(fd) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* --- envelope files ------------------------------------------------------------------- */
+
+/* A value that must stay on its line: control bytes become spaces. */
+static void put_line(struct buf *out, const char *key, const char *value)
+{
+	buf_puts(out, key);
+	buf_putc(out, ' ');
+	for (const char *c = value; *c; c++)
+		buf_putc(out, ((unsigned char)*c < 0x20 || *c == 0x7f) ? ' ' : *c);
+	buf_putc(out, '\n');
+}
+
+void queue_meta_format(const struct queue_meta *m, struct buf *out)
+{
+	buf_printf(out, "postie-queue %d\n", QUEUE_FORMAT_VERSION);
+	put_line(out, "id", m->id);
+	buf_printf(out, "created %lld\n", m->created);
+	buf_printf(out, "sender <%s>\n", m->sender);
+	for (size_t i = 0; i < m->rcpts.n; i++)
+		buf_printf(out, "rcpt <%s>\n", m->rcpts.v[i]);
+	put_line(out, "relay", m->relay ? m->relay : "");
+	if (m->account)
+		put_line(out, "account", m->account);
+	buf_printf(out, "attempts %ld\n", m->attempts);
+	buf_printf(out, "next-attempt %lld\n", m->next_attempt);
+	if (m->last_error)
+		put_line(out, "last-error", m->last_error);
+	buf_printf(out, "size %llu\n", m->size);
+}
+
+static bool parse_number(const char *s, long long *out)
+{
+	if (!*s)
+		return false;
+	long long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (0x7fffffffffffffffLL - 9) / 10)
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "<addr>" -> addr; the brackets must be there and nothing may hold a control byte. */
+static char *unbracket(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || s[0] != '<' || s[n - 1] != '>')
+		return NULL;
+	return xstrndup(s + 1, n - 2);
+}
+
+static bool valid_id(const char *id)
+{
+	if (!*id || strlen(id) > 64)
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == '-'))
+			return false;
+	return true;
+}
+
+int queue_meta_parse(const char *text, size_t len, struct queue_meta *m, struct diag *d)
+{
+	memset(m, 0, sizeof *m);
+	const char *p = text, *end = text + len;
+	size_t lineno = 0;
+	bool have[6] = { false };	/* version, id, created, sender, relay, size */
+	int rc = EX_OK;
+	while (p < end && rc == EX_OK) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			rc = diag_set(d, EX_DATAERR, "line %zu: no line end", lineno + 1);
+			break;
+		}
+		lineno++;
+		char *line = xstrndup(p, (size_t)(nl - p));
+		p = nl + 1;
+		char *sp = strchr(line, ' ');
+		const char *key = line, *value = sp ? sp + 1 : "";
+		if (sp)
+			*sp = '\0';
+		for (const char *c = value; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				rc = diag_set(d, EX_DATAERR, "line %zu: control byte", lineno);
+		long long num;
+		if (rc != EX_OK) {
+		} else if (lineno == 1) {
+			if (strcmp(key, "postie-queue") != 0 || !parse_number(value, &num) ||
+			    num != QUEUE_FORMAT_VERSION)
+				rc = diag_set(d, EX_DATAERR, "not a postie queue entry of version %d",
+					      QUEUE_FORMAT_VERSION);
+			have[0] = true;
+		} else if (strcmp(key, "id") == 0 && !m->id) {
+			if (!valid_id(value))
+				rc = diag_set(d, EX_DATAERR, "line %zu: bad id", lineno);
+			else
+				m->id = xstrdup(value);
+			have[1] = true;
+		} else if (strcmp(key, "created") == 0 && parse_number(value, &num)) {
+			m->created = num;
+			have[2] = true;
+		} else if (strcmp(key, "sender") == 0 && !m->sender && (m->sender = unbracket(value))) {
+			have[3] = true;
+		} else if (strcmp(key, "rcpt") == 0) {
+			char *r = unbracket(value);
+			if (!r || !*r)
+				rc = diag_set(d, EX_DATAERR, "line %zu: bad recipient", lineno);
+			else
+				strlist_add(&m->rcpts, r);
+			free(r);
+		} else if (strcmp(key, "relay") == 0 && !m->relay) {
+			m->relay = xstrdup(value);
+			have[4] = true;
+		} else if (strcmp(key, "account") == 0 && !m->account) {
+			m->account = xstrdup(value);
+		} else if (strcmp(key, "attempts") == 0 && parse_number(value, &num)) {
+			m->attempts = (long)(num > 1000000 ? 1000000 : num);
+		} else if (strcmp(key, "next-attempt") == 0 && parse_number(value, &num)) {
+			m->next_attempt = num;
+		} else if (strcmp(key, "last-error") == 0 && !m->last_error) {
+			m->last_error = xstrdup(value);
+		} else if (strcmp(key, "size") == 0 && parse_number(value, &num)) {
+			m->size = (unsigned long long)num;
+			have[5] = true;
+		} else {
+			rc = diag_set(d, EX_DATAERR, "line %zu: unexpected '%.40s'", lineno, key);
+		}
+		free(line);
+	}
+	if (rc == EX_OK) {
+		for (size_t i = 0; i < 6; i++)
+			if (!have[i])
+				rc = diag_set(d, EX_DATAERR, "incomplete entry");
+		if (rc == EX_OK && m->rcpts.n == 0)
+			rc = diag_set(d, EX_DATAERR, "no recipients");
+	}
+	if (rc != EX_OK)
+		queue_meta_free(m);
+	return rc;
+}
+
+/* Opens path without following links and checks it is a regular file with one link, owned by
+ * the effective user: anything else was not written by postie. */
+static int open_checked(const char *path, int flags, int *fd_out, struct diag *d)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return diag_set(d, EX_TEMPFAIL, "%s: gone", path);
+		if (errno == ELOOP)
+			return diag_set(d, EX_DATAERR, "%s: a symbolic link, refused", path);
+		return diag_set(d, EX_DATAERR, "%s: %s", path, strerror(errno));
+	}
+	struct stat st;
+	int rc = EX_OK;
+	if (fstat(fd, &st) < 0)
+		rc = diag_set(d, EX_IOERR, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = diag_set(d, EX_DATAERR, "%s: not a regular file, refused", path);
+	else if (st.st_nlink != 1)
+		rc = diag_set(d, EX_DATAERR, "%s: has %ld links, refused", path, (long)st.st_nlink);
+	else if (st.st_uid != geteuid())
+		rc = diag_set(d, EX_DATAERR, "%s: owned by uid %ld, refused", path, (long)st.st_uid);
+	if (rc != EX_OK) {
+		close(fd);
+		return rc;
+	}
+	*fd_out = fd;
+	return EX_OK;
+}
+
+static int read_meta(const struct queue *q, const char *sub, const char *id, struct queue_meta *m,
+		     struct diag *d)
+{
+	char *path = entry_path(q, sub, id, "env");
+	int fd = -1;
+	int rc = open_checked(path, O_RDONLY, &fd, d);
+	struct buf text = {0};
+	while (rc == EX_OK) {
+		char chunk[4096];
+		ssize_t got = read(fd, chunk, sizeof chunk);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			rc = diag_set(d, EX_IOERR, "%s: %s", path, strerror(errno));
+		else if (got == 0)
+			break;
+		else if (text.len + (size_t)got > ENV_MAX_BYTES)
+			rc = diag_set(d, EX_DATAERR, "%s: too large", path);
+		else
+			buf_append(&text, chunk, (size_t)got);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc == EX_OK) {
+		struct diag why;
+		if (memchr(text.data ? text.data : "", '\0', text.len))
+			rc = diag_set(d, EX_DATAERR, "%s: NUL byte", path);
+		else if (queue_meta_parse(text.data ? text.data : "", text.len, m, &why) != EX_OK)
+			rc = diag_set(d, EX_DATAERR, "%s: %s", path, why.msg);
+		else if (strcmp(m->id, id) != 0) {
+			queue_meta_free(m);
+			rc = diag_set(d, EX_DATAERR, "%s: id does not match its file name", path);
+		}
+	}
+	buf_free(&text);
+	free(path);
+	return rc;
+}
+
+/* Writes meta as sub/<id>.env through a temporary file and a rename. */
+static int write_meta(const struct queue *q, const char *sub, struct queue_meta *meta, struct diag *d)
+{
+	struct buf text = {0};
+	queue_meta_format(meta, &text);
+	char *tmp = entry_path(q, "tmp", meta->id, "env");
+	char *final = entry_path(q, sub, meta->id, "env");
+	int rc = EX_OK;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || write_all(fd, text.data, text.len) < 0 || fsync(fd) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", tmp, strerror(errno));
+	if (fd >= 0 && close(fd) < 0 && rc == EX_OK)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", tmp, strerror(errno));
+	if (rc == EX_OK && rename(tmp, final) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", final, strerror(errno));
+	if (rc != EX_OK)
+		unlink(tmp);
+	if (rc == EX_OK)
+		rc = fsync_dir(q, sub, d);
+	free(tmp);
+	free(final);
+	buf_free(&text);
+	return rc;
+}
+
+/* --- spool ---------------------------------------------------------------------------- */
+
+static char *new_id(time_t now)
+{
+	unsigned int rnd = 0;
+	if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+		rnd = (unsigned int)getpid() * 2654435761u ^ (unsigned int)now;
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	/* digits and hex only: an id is also a file name and a word in messages */
+	return xasprintf("%04d%02d%02d-%02d%02d%02d-%08x", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd);
+}
+
+int spool_create(struct queue *q, time_t now, struct spool **out, struct diag *d)
+{
+	*out = NULL;
+	for (int tries = 0; tries < 10; tries++) {
+		char *id = new_id(now);
+		char *path = entry_path(q, "tmp", id, "msg");
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			struct spool *s = xcalloc(1, sizeof *s);
+			s->q = q;
+			s->id = id;
+			s->tmp_path = path;
+			s->fd = fd;
+			*out = s;
+			return EX_OK;
+		}
+		int e = errno;
+		free(id);
+		free(path);
+		if (e != EEXIST)
+			return diag_set(d, EX_CANTCREAT, "queue %s/tmp: %s", q->dir, strerror(e));
+	}
+	return diag_set(d, EX_CANTCREAT, "queue %s/tmp: no free file name", q->dir);
+}
+
+const char *spool_id(const struct spool *s)
+{
+	return s->id;
+}
+
+unsigned long long spool_size(const struct spool *s)
+{
+	return s->size;
+}
+
+int spool_write(struct spool *s, const void *p, size_t n, struct diag *d)
+{
+	if (s->write_failed)
+		return diag_set(d, EX_IOERR, "queue %s: an earlier write failed", s->tmp_path);
+	if (write_all(s->fd, p, n) < 0) {
+		s->write_failed = true;
+		return diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(errno));
+	}
+	s->size += n;
+	return EX_OK;
+}
+
+/* Moves a message file to sub/<id>.msg and writes sub/<id>.env last. When the envelope cannot
+ * be written, a new entry is undone (the caller still has the message and says so), but a
+ * moved one is left where it is: on disk, never lost. */
+static int commit_files(struct queue *q, const char *tmp_msg, struct queue_meta *meta,
+			const char *sub, bool undo_on_error, struct diag *d)
+{
+	char *msg = entry_path(q, sub, meta->id, "msg");
+	int rc = EX_OK;
+	if (rename(tmp_msg, msg) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", msg, strerror(errno));
+	if (rc == EX_OK)
+		rc = write_meta(q, sub, meta, d);
+	if (rc != EX_OK && undo_on_error)
+		unlink(msg);
+	free(msg);
+	return rc;
+}
+
+int spool_commit(struct spool *s, struct queue_meta *meta, bool failed, struct diag *d)
+{
+	int rc = EX_OK;
+	if (s->write_failed)
+		rc = diag_set(d, EX_IOERR, "queue %s: a write failed", s->tmp_path);
+	else if (fsync(s->fd) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(errno));
+	if (rc == EX_OK) {
+		free(meta->id);
+		meta->id = xstrdup(s->id);
+		meta->size = s->size;
+		rc = commit_files(s->q, s->tmp_path, meta, failed ? "failed" : "q", true, d);
+	}
+	spool_discard(s);
+	return rc;
+}
+
+/* Copies the bytes of fd into a new entry. */
+static int commit_copy_of(struct queue *q, int fd, struct queue_meta *meta, bool failed,
+			  struct diag *d)
+{
+	struct spool *copy = NULL;
+	int rc = spool_create(q, time(NULL), &copy, d);
+	char chunk[65536];
+	off_t off = 0;
+	while (rc == EX_OK) {
+		ssize_t got = pread(fd, chunk, sizeof chunk, off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = diag_set(d, EX_IOERR, "queue: reading an entry: %s", strerror(errno));
+			break;
+		}
+		if (got == 0)
+			break;
+		off += got;
+		rc = spool_write(copy, chunk, (size_t)got, d);
+	}
+	if (rc == EX_OK)
+		return spool_commit(copy, meta, failed, d);
+	spool_discard(copy);
+	return rc;
+}
+
+int spool_commit_copy(struct spool *s, struct queue_meta *meta, bool failed, struct diag *d)
+{
+	return commit_copy_of(s->q, s->fd, meta, failed, d);
+}
+
+int queue_lock_copy(struct queue_lock *l, struct queue_meta *meta, bool failed, struct diag *d)
+{
+	return commit_copy_of(l->q, l->fd, meta, failed, d);
+}
+
+void spool_discard(struct spool *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	unlink(s->tmp_path);	/* gone already after a commit: ENOENT is fine */
+	free(s->tmp_path);
+	free(s->id);
+	free(s);
+}
+
+/* --- listing and delivery ------------------------------------------------------------- */
+
+static int compare_meta(const void *a, const void *b)
+{
+	const struct queue_meta *x = a, *y = b;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
+	       struct strlist *problems, struct diag *d)
+{
+	const char *sub = failed ? "failed" : "q";
+	char *path = xasprintf("%s/%s", q->dir, sub);
+	DIR *dir = opendir(path);
+	*out = NULL;
+	*n = 0;
+	if (!dir) {
+		int rc = diag_set(d, EX_IOERR, "queue %s: %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	struct queue_meta *list = NULL;
+	size_t count = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".env") != 0)
+			continue;
+		char *id = xstrndup(e->d_name, len - 4);
+		struct queue_meta m;
+		struct diag why;
+		if (!valid_id(id)) {
+			char *text = xasprintf("%s/%s: not a queue file name", path, e->d_name);
+			strlist_add(problems, text);
+			free(text);
+		} else if (read_meta(q, sub, id, &m, &why) == EX_OK) {
+			list = xreallocarray(list, count + 1, sizeof *list);
+			list[count++] = m;
+		} else if (why.code != EX_TEMPFAIL) {
+			strlist_add(problems, why.msg);
+		}
+		free(id);
+	}
+	closedir(dir);
+	free(path);
+	if (count)
+		qsort(list, count, sizeof *list, compare_meta);
+	*out = list;
+	*n = count;
+	return EX_OK;
+}
+
+void queue_list_free(struct queue_meta *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		queue_meta_free(&list[i]);
+	free(list);
+}
+
+int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct diag *d)
+{
+	*out = NULL;
+	if (!valid_id(id))
+		return diag_set(d, EX_DATAERR, "queue entry '%s': not a queue id", id);
+	char *path = entry_path(q, "q", id, "msg");
+	int fd = -1;
+	int rc = open_checked(path, O_RDONLY, &fd, d);
+	free(path);
+	if (rc != EX_OK)
+		return rc;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return diag_set(d, EX_TEMPFAIL, "queue entry %s: being delivered by another run", id);
+	}
+	struct queue_lock *l = xcalloc(1, sizeof *l);
+	l->q = q;
+	l->id = xstrdup(id);
+	l->fd = fd;
+	/* read after locking: a run that finished meanwhile removed the envelope first */
+	rc = read_meta(q, "q", id, &l->meta, d);
+	if (rc != EX_OK) {
+		queue_unlock(l);
+		return rc;
+	}
+	*out = l;
+	return EX_OK;
+}
+
+const struct queue_meta *queue_lock_meta(const struct queue_lock *l)
+{
+	return &l->meta;
+}
+
+int queue_lock_fd(struct queue_lock *l)
+{
+	lseek(l->fd, 0, SEEK_SET);
+	return l->fd;
+}
+
+int queue_update(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
+{
+	free(meta->id);
+	meta->id = xstrdup(l->id);
+	return write_meta(l->q, "q", meta, d);
+}
+
+int queue_remove(struct queue_lock *l, struct diag *d)
+{
+	char *env = entry_path(l->q, "q", l->id, "env");
+	char *msg = entry_path(l->q, "q", l->id, "msg");
+	int rc = EX_OK;
+	/* the envelope first: without it the entry no longer exists for other runs */
+	if (unlink(env) < 0 || unlink(msg) < 0)
+		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+	if (rc == EX_OK)
+		rc = fsync_dir(l->q, "q", d);
+	free(env);
+	free(msg);
+	return rc;
+}
+
+int queue_move_failed(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
+{
+	free(meta->id);
+	meta->id = xstrdup(l->id);
+	char *env = entry_path(l->q, "q", l->id, "env");
+	char *msg = entry_path(l->q, "q", l->id, "msg");
+	int rc = EX_OK;
+	if (unlink(env) < 0)
+		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+	if (rc == EX_OK)
+		rc = commit_files(l->q, msg, meta, "failed", false, d);
+	if (rc == EX_OK)
+		rc = fsync_dir(l->q, "q", d);
+	free(env);
+	free(msg);
+	return rc;
+}
+
+void queue_unlock(struct queue_lock *l)
+{
+	if (!l)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	queue_meta_free(&l->meta);
+	free(l->id);
+	free(l);
+}
