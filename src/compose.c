@@ -288,6 +288,8 @@ static ssize_t read_store(struct composer *c, char *buf, size_t n, struct diag *
 	if (c->fd < 0) {
 		size_t left = c->mem.len - (size_t)c->read_back;
 		size_t k = left < n ? left : n;
+		if (k == 0)
+			return 0;	/* an empty body has no buffer at all */
 		memcpy(buf, c->mem.data + c->read_back, k);
 		c->read_back += k;
 		return (ssize_t)k;
