@@ -45,8 +45,14 @@ int main(int argc, char **argv)
 		case MODE_VERSION:
 			rc = app_version(&d);
 			break;
-		case MODE_NOT_YET:
-			rc = diag_set(&d, EX_USAGE, "%s is not supported yet", opts.mode_name);
+		case MODE_VERIFY:
+			rc = app_verify(&opts, &d);
+			break;
+		case MODE_ALIASES:
+			rc = app_aliases(&opts, &d);
+			break;
+		case MODE_SMTP:
+			rc = app_smtp(&opts, &d);
 			break;
 		case MODE_SEND:
 			rc = app_send(&opts, &d);

@@ -228,7 +228,7 @@ static bool loopback_url(const char *url)
 #define PROGRESS_MIN_BYTES (4ULL * 1024 * 1024)
 
 struct progress {
-	unsigned long long total;
+	unsigned long long total, sent;
 	struct timespec start, last;
 	bool shown;
 };
@@ -243,6 +243,7 @@ static double seconds_since(const struct timespec *t)
 static void show_progress(void *ctx, unsigned long long sent)
 {
 	struct progress *p = ctx;
+	p->sent = sent;
 	if (p->shown && seconds_since(&p->last) < 0.25 && sent < p->total)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &p->last);
@@ -257,8 +258,11 @@ static void show_progress(void *ctx, unsigned long long sent)
 
 static void end_progress(struct progress *p)
 {
-	if (p->shown)
-		fputc('\n', stderr);
+	if (!p->shown)
+		return;
+	double elapsed = seconds_since(&p->start);
+	fprintf(stderr, "\rpostie: sent %.1f MiB in %.1f s, %.1f MiB/s%20s\n", (double)p->sent / 1048576.0,
+		elapsed, elapsed > 0 ? (double)p->sent / 1048576.0 / elapsed : 0.0, "");
 }
 
 /* A submitter for account a. The secret (password, or the output of password-command) is
@@ -1056,6 +1060,68 @@ int app_serverinfo(const struct cli_opts *o, struct diag *d)
 	return rc;
 }
 
+int app_verify(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK && o->operands.n == 0)
+		rc = diag_set(d, EX_USAGE, "no recipients: -bv checks the addresses given as arguments");
+	bool any_invalid = false;
+	for (size_t i = 0; rc == EX_OK && i < o->operands.n; i++) {
+		const char *text = o->operands.v[i];
+		const char *pos = text, *end = text + strlen(text);
+		struct mailbox mb;
+		struct diag why = {0};
+		int got;
+		while ((got = addr_next(&pos, end, &mb, &why)) == 1) {
+			struct strlist targets = {0};
+			struct buf shown = {0};
+			int erc = *mb.addr ? aliases_expand(r.aliases, mb.addr,
+							    (const char *const *)r.local_domains.v,
+							    r.local_domains.n, &targets, &why)
+					   : diag_set(&why, EX_NOUSER, "the null address cannot be a recipient");
+			for (size_t k = 0; erc == EX_OK && k < targets.n; k++) {
+				char *q = addr_qualify(targets.v[k], r.domain);
+				erc = addr_check_envelope(q, &why);
+				buf_printf(&shown, "%s%s", k ? ", " : "", q);
+				free(q);
+			}
+			if (erc == EX_OK) {
+				printf("%s... deliverable: %s via %s (%s%s)\n", *mb.addr ? mb.addr : "<>",
+				       shown.data, r.acct->relay[0], r.acct->name ? "account " : "top-level settings",
+				       r.acct->name ? r.acct->name : "");
+			} else {
+				printf("%s... invalid: %s\n", *mb.addr ? mb.addr : "<>", why.msg);
+				any_invalid = true;
+			}
+			buf_free(&shown);
+			strlist_free(&targets);
+			mailbox_clear(&mb);
+		}
+		if (got < 0) {
+			printf("%s... invalid: %s\n", text, why.msg);
+			any_invalid = true;
+		}
+	}
+	fflush(stdout);	/* the report before the error line that sums it up */
+	if (rc == EX_OK && any_invalid)
+		rc = diag_set(d, EX_NOUSER, "some recipients are invalid");
+	run_close(&r);
+	return rc;
+}
+
+int app_aliases(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK && !r.acct->aliases)
+		printf("postie: no aliases file is configured\n");
+	else if (rc == EX_OK)
+		printf("postie: %s: %zu aliases\n", r.acct->aliases, aliases_count(r.aliases));
+	run_close(&r);
+	return rc;
+}
+
 int app_version(struct diag *d)
 {
 	struct buf lib = {0};
@@ -1068,3 +1134,4 @@ int app_version(struct diag *d)
 	buf_free(&lib);
 	return EX_OK;
 }
+int app_smtp(const struct cli_opts *o, struct diag *d) { (void)o; return diag_set(d, EX_USAGE, "-bs is not supported yet"); }

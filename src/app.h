@@ -18,6 +18,17 @@ int app_queue_list(const struct cli_opts *o, struct diag *d);
 /* --serverinfo: connects to the relay and prints what it offers; sends nothing. */
 int app_serverinfo(const struct cli_opts *o, struct diag *d);
 
+/* -bv: prints what each recipient expands to and the relay it would use; sends nothing.
+ * EX_NOUSER when one is invalid. */
+int app_verify(const struct cli_opts *o, struct diag *d);
+
+/* -bi, -I, newaliases: checks the aliases file and prints how many aliases it holds. */
+int app_aliases(const struct cli_opts *o, struct diag *d);
+
+/* -bs: speaks SMTP on stdin and stdout; what it accepts goes through the same engine and
+ * queue as a normal send. */
+int app_smtp(const struct cli_opts *o, struct diag *d);
+
 /* Prints postie's version, libcurl's and the compiled-in paths. */
 int app_version(struct diag *d);
 

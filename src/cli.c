@@ -24,7 +24,7 @@ static const struct poptOption option_table[] = {
 	{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE, "print the SMTP transcript on stderr", NULL },
 	{ NULL, 'X', POPT_ARG_STRING, NULL, OPT_TRANSCRIPT, "append the SMTP transcript to FILE", "FILE" },
 	{ "config", 'C', POPT_ARG_STRING, NULL, OPT_CONFIG, "configuration file", "FILE" },
-	{ NULL, 'b', POPT_ARG_STRING, NULL, OPT_MODE, "mode: -bm sends (the default), -bp lists the queue", "MODE" },
+	{ NULL, 'b', POPT_ARG_STRING, NULL, OPT_MODE, "mode: -bm send (default), -bp queue, -bs SMTP, -bv verify, -bi aliases", "MODE" },
 	{ NULL, 'o', POPT_ARG_STRING, NULL, OPT_SENDMAIL_O, "-oi is -i; other -o options are ignored", "OPT" },
 	{ "subject", 's', POPT_ARG_STRING, NULL, OPT_SUBJECT, "compose a message with this subject", "SUBJECT" },
 	{ "cc", 'c', POPT_ARG_STRING, NULL, OPT_CC, "compose a message with this Cc recipient", "ADDR" },
@@ -35,7 +35,7 @@ static const struct poptOption option_table[] = {
 	{ "no-progress", '\0', POPT_ARG_NONE, NULL, OPT_NO_PROGRESS, "no progress line on a terminal", NULL },
 	{ "help", '\0', POPT_ARG_NONE, NULL, OPT_HELP, "show this help", NULL },
 	{ "version", '\0', POPT_ARG_NONE, NULL, OPT_VERSION, "show versions and compiled-in paths", NULL },
-	{ NULL, 'I', POPT_ARG_NONE, NULL, OPT_INIT_ALIASES, "check the aliases file (not yet)", NULL },
+	{ NULL, 'I', POPT_ARG_NONE, NULL, OPT_INIT_ALIASES, "check the aliases file, as -bi", NULL },
 	{ "flush", '\0', POPT_ARG_NONE, NULL, OPT_QUEUE, "deliver the queue now, also -q[INTERVAL]", NULL },
 	{ "json", '\0', POPT_ARG_NONE, NULL, OPT_JSON, "with -bp: list the queue as JSON", NULL },
 	{ "account", '\0', POPT_ARG_STRING, NULL, OPT_ACCOUNT, "use this account of the config", "NAME" },
@@ -160,25 +160,26 @@ static void set_string(char **slot, const char *value)
 	*slot = xstrdup(value);
 }
 
-static int not_yet(struct cli_opts *o, const char *name)
-{
-	o->mode = MODE_NOT_YET;
-	set_string(&o->mode_name, name);
-	return EX_OK;
-}
-
 static int apply_mode(struct cli_opts *o, const char *mode, struct diag *d)
 {
 	if (strcmp(mode, "m") == 0)
 		return EX_OK;
-	char name[8];
-	snprintf(name, sizeof name, "-b%.4s", mode);
 	if (strcmp(mode, "p") == 0) {
 		o->mode = MODE_QUEUE_LIST;
 		return EX_OK;
 	}
-	if (strcmp(mode, "s") == 0 || strcmp(mode, "v") == 0 || strcmp(mode, "i") == 0)
-		return not_yet(o, name);
+	if (strcmp(mode, "v") == 0) {
+		o->mode = MODE_VERIFY;
+		return EX_OK;
+	}
+	if (strcmp(mode, "i") == 0) {
+		o->mode = MODE_ALIASES;
+		return EX_OK;
+	}
+	if (strcmp(mode, "s") == 0) {
+		o->mode = MODE_SMTP;
+		return EX_OK;
+	}
 	return diag_set(d, EX_USAGE, "-b%s: unknown mode (postie knows -bm, -bs, -bp, -bv, -bi)", mode);
 }
 
@@ -240,7 +241,8 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 		o->mode = MODE_VERSION;
 		break;
 	case OPT_INIT_ALIASES:
-		return not_yet(o, "-I");
+		o->mode = MODE_ALIASES;
+		break;
 	case OPT_QUEUE:
 		o->mode = MODE_QUEUE_RUN;
 		break;
@@ -280,7 +282,7 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 	if (strcmp(prog, "mailq") == 0)
 		o->mode = MODE_QUEUE_LIST;
 	else if (strcmp(prog, "newaliases") == 0)
-		not_yet(o, "newaliases");
+		o->mode = MODE_ALIASES;
 
 	int n;
 	const char **words = rewrite_sendmail_words(argc > 0 ? argc : 1,
@@ -312,7 +314,6 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 
 void cli_free(struct cli_opts *o)
 {
-	free(o->mode_name);
 	free(o->sender);
 	free(o->full_name);
 	free(o->subject);

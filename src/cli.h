@@ -15,12 +15,13 @@ enum cli_mode {
 	MODE_QUEUE_RUN,		/* -q, --flush */
 	MODE_QUEUE_LIST,	/* -bp, mailq */
 	MODE_SERVERINFO,	/* --serverinfo */
-	MODE_NOT_YET		/* a mode a later version provides (-bs, -bv, -bi, -I) */
+	MODE_VERIFY,		/* -bv */
+	MODE_ALIASES,		/* -bi, -I, newaliases */
+	MODE_SMTP		/* -bs */
 };
 
 struct cli_opts {
 	enum cli_mode mode;
-	char *mode_name;	/* for MODE_NOT_YET: how the user asked for it ("-bs") */
 	bool extract;		/* -t: recipients from the header too */
 	bool ignore_dots;	/* -i, -oi: a lone "." line does not end the input */
 	bool verbose;		/* -v */
