@@ -13,7 +13,7 @@ complete -c postie -s F -x -d 'Full name in a generated From'
 complete -c postie -s v -l verbose -d 'Print the SMTP transcript on stderr'
 complete -c postie -s X -r -F -d 'Append the SMTP transcript to FILE'
 complete -c postie -s C -l config -r -F -d 'Configuration file'
-complete -c postie -s b -x -a 'm p' -d 'Mode: m sends (the default), p lists the queue'
+complete -c postie -s b -x -a 'm p s v i' -d 'Mode: m send (default), p queue, s SMTP, v verify, i aliases'
 complete -c postie -s o -x -a 'i dq di db' -d 'Sendmail option: -oi is -i, -odq queues, -odi and -odb send now'
 complete -c postie -s s -l subject -x -d 'Compose a message with this subject'
 complete -c postie -s c -l cc -x -d 'Compose a message with this Cc recipient'
@@ -31,8 +31,8 @@ complete -c postie -s a -l attach -r -F -d 'Compose a message with FILE attached
 complete -c postie -l header -x -d 'Compose a message with this header field'
 complete -c postie -l no-progress -d 'No progress line on a terminal'
 
-# not supported yet: postie exits 64
-complete -c postie -s I -d 'Check the aliases file (not supported yet)'
+# the aliases file
+complete -c postie -s I -d 'Check the aliases file, as -bi'
 
 # accepted for sendmail compatibility and ignored; see COMPATIBILITY in postie(1)
 complete -c postie -s B -x -a '7BIT 8BITMIME' -d 'Body type (ignored)'

@@ -631,7 +631,7 @@ void mailbox_clear(struct mailbox *mb)
 
 /* The '@' that separates local part and domain in a canonical address, or NULL. A quoted local
  * part may hold '@' itself ("a@b"@x), so it is stepped over first. */
-static const char *domain_at(const char *addr)
+const char *addr_domain_at(const char *addr)
 {
 	const char *p = addr;
 
@@ -789,7 +789,7 @@ int addr_check_envelope(const char *addr, struct diag *d)
 bool addr_is_bare(const char *addr)
 {
 	/* "" is the null address <>, not a local name waiting for a domain. */
-	return *addr && !domain_at(addr);
+	return *addr && !addr_domain_at(addr);
 }
 
 char *addr_qualify(const char *addr, const char *domain)
@@ -802,7 +802,7 @@ char *addr_qualify(const char *addr, const char *domain)
 char *addr_dedup_key(const char *addr)
 {
 	char *key = xstrdup(addr);
-	char *at = (char *)domain_at(key);
+	char *at = (char *)addr_domain_at(key);
 
 	if (at)
 		for (char *p = at + 1; *p; p++)

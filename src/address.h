@@ -45,6 +45,10 @@ void mailbox_clear(struct mailbox *mb);
  * Returns EX_OK, or EX_DATAERR with d filled ("<addr>: <why>", the address shown escaped). */
 int addr_check_envelope(const char *addr, struct diag *d);
 
+/* The '@' between the local part and the domain of a canonical address (a quoted local part
+ * may hold '@' itself), or NULL for a bare name. Points into addr. */
+const char *addr_domain_at(const char *addr);
+
 /* True when addr has no '@' (a bare local name such as "root"). */
 bool addr_is_bare(const char *addr);
 

@@ -327,35 +327,8 @@ int aliases_load(struct aliases **out, const char *path, struct strlist *warning
 		 struct diag *d)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return diag_set(d, EX_CONFIG, "%s: not a regular file", path);
-	}
 	struct buf text = {0};
-	char chunk[8192];
-	int rc = EX_OK;
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof chunk);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (got == 0)
-			break;
-		if (text.len + (size_t)got > ALIASES_MAX_BYTES) {
-			rc = diag_set(d, EX_CONFIG, "%s: larger than %d bytes", path,
-				      ALIASES_MAX_BYTES);
-			break;
-		}
-		buf_append(&text, chunk, (size_t)got);
-	}
-	close(fd);
+	int rc = read_small_file(path, ALIASES_MAX_BYTES, false, &text, NULL, d);
 	if (rc == EX_OK)
 		rc = aliases_parse(out, path, text.data ? text.data : "", text.len, warnings, d);
 	buf_free(&text);
@@ -370,26 +343,12 @@ size_t aliases_count(const struct aliases *a)
 	return n;
 }
 
-/* The '@' between local part and domain of a canonical address (a quoted local part may hold
- * '@' itself), or NULL. */
-static const char *domain_at(const char *addr)
-{
-	const char *p = addr;
-	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++)
-			if (*p == '\\' && p[1])
-				p++;
-		if (*p)
-			p++;
-	}
-	return strchr(p, '@');
-}
 
 char *aliases_local_name(const char *addr, const char *const *local_domains, size_t nlocal)
 {
 	if (addr_is_bare(addr))
 		return xstrdup(addr);
-	const char *at = domain_at(addr);
+	const char *at = addr_domain_at(addr);
 	if (!at || at == addr)
 		return NULL;
 	for (size_t i = 0; i < nlocal; i++)

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "message.h"
 #include "queue.h"
+#include "smtpd.h"
 #include "submit.h"
 
 #ifndef SYSCONFDIR
@@ -310,7 +311,10 @@ static int submitter_for(struct run *r, const struct account *a, struct submitte
 
 /* --- sending one message with its spool ----------------------------------------------- */
 
+struct delivery_report;
+
 struct tee {
+	struct delivery_report *report;	/* where the queued id goes, or NULL */
 	const char *account;	/* the config account, recorded in queue entries */
 	const char *primary;	/* the first relay URL, recorded in queue entries */
 	struct message *msg;
@@ -364,6 +368,8 @@ static void fill_meta(struct queue_meta *m, const struct envelope *env, const ch
 	m->next_attempt = created;
 }
 
+static void report_queued(struct delivery_report *rep, const char *id);
+
 /* Commits the spool (or a copy of it, when keep_spool) with the given recipients. */
 static int commit(struct tee *t, const struct envelope *env, const char *relay, time_t now,
 		  char *const *rcpts, size_t n, long attempts, const char *last_error, bool failed,
@@ -385,6 +391,8 @@ static int commit(struct tee *t, const struct envelope *env, const char *relay, 
 	}
 	if (rc == EX_OK && id_out)
 		*id_out = xstrdup(m.id);
+	if (rc == EX_OK && !failed)
+		report_queued(t->report, m.id);
 	queue_meta_free(&m);
 	return rc;
 }
@@ -535,19 +543,89 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	return rc;
 }
 
-int app_send(const struct cli_opts *o, struct diag *d)
-{
-	struct run r;
-	struct message *msg = NULL;
-	struct submitter *sub = NULL;
-	struct submit_outcome out = {0};
-	struct tee t = {0};
-	int rc = run_open(&r, o, d);
-	if (rc != EX_OK)
-		goto done;
-	catch_signals();
+/* What became of one message: for -bs, the reply to its final dot. */
+struct delivery_report {
+	bool sent;		/* the relay accepted it (for at least one recipient) */
+	char queued_id[64];	/* it is in the queue (not failed/) under this id */
+	int code;		/* the relay's refusal of the whole message, or 0 */
+	char text[1024];	/* that refusal's text, after the code */
+};
 
-	struct message_opts mo = {
+/* Sends an opened message now (or, with queue_only, only queues it), with its bytes teed into a
+ * spool file; on failure keeps it in the queue or in failed/ as the contract says. *sub is
+ * created at the first use and reused after (the caller frees it). Returns the exit status. */
+static int deliver_message(struct run *r, struct message *msg, bool queue_only,
+			   struct progress *progress, struct submitter **sub,
+			   struct delivery_report *rep, struct diag *d)
+{
+	struct submit_outcome out = {0};
+	struct tee t = { .msg = msg, .account = r->acct->name, .primary = r->acct->relay[0],
+			 .report = rep };
+	const struct envelope *env = message_envelope(msg);
+	const char *relay = t.primary;
+	int rc;
+	memset(rep, 0, sizeof *rep);
+	if (run_open_queue(r) == EX_OK && spool_create(r->queue, r->now, &t.spool, &r->queue_error) != EX_OK)
+		t.spool = NULL;
+
+	if (queue_only) {
+		struct diag why = {0};
+		char *id = NULL;
+		const char *problem = tee_problem(&t, r);
+		if (!problem && tee_drain(&t, &why) != EX_OK)
+			problem = why.msg;
+		unsigned long long spool_bytes = t.spool ? spool_size(t.spool) : 0;
+		if (!problem && commit(&t, env, relay, r->now, env->rcpt, env->nrcpt, 0, NULL, false,
+				       false, &id, &why) != EX_OK)
+			problem = why.msg;
+		if (problem)
+			rc = diag_set(d, EX_TEMPFAIL, "not queued (%s): the message was not accepted", problem);
+		else
+			rc = EX_OK, record(id, env, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
+		free(id);
+		spool_discard(t.spool);
+		return rc;
+	}
+
+	rc = *sub ? EX_OK : submitter_for(r, r->acct, sub, progress, d);
+	if (rc != EX_OK) {
+		/* no secret: keep the message for a later run rather than drop it */
+		snprintf(out.reason, sizeof out.reason, "%s", d->msg);
+		rc = settle_failure(r, &t, env, &out, relay, rc, d);
+	} else {
+		if (progress)
+			clock_gettime(CLOCK_MONOTONIC, &progress->start);
+		rc = submitter_send(*sub, env->sender, env->rcpt, env->nrcpt, tee_read, &t, &out, d);
+		if (progress)
+			end_progress(progress);
+		relay = submitter_url(*sub);
+		unsigned long long size = t.spool ? spool_size(t.spool) : 0;
+		if (rc == EX_OK) {
+			record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
+			rep->sent = true;
+			rc = settle_recipients(r, &t, env, &out, relay, true);
+		} else {
+			rc = settle_failure(r, &t, env, &out, relay, rc, d);
+			if (!rep->queued_id[0]) {
+				rep->code = out.reply_code;
+				snprintf(rep->text, sizeof rep->text, "%s", out.reply_text);
+			}
+		}
+	}
+	submit_outcome_free(&out);
+	spool_discard(t.spool);
+	return rc;
+}
+
+static void report_queued(struct delivery_report *rep, const char *id)
+{
+	if (rep)
+		snprintf(rep->queued_id, sizeof rep->queued_id, "%s", id);
+}
+
+static struct message_opts message_opts_for(const struct run *r, const struct cli_opts *o)
+{
+	return (struct message_opts){
 		.extract = o->extract,
 		.ignore_dots = o->ignore_dots,
 		.compose = o->compose,
@@ -555,9 +633,9 @@ int app_send(const struct cli_opts *o, struct diag *d)
 		.full_name = o->full_name,
 		.sender_given = o->sender_given,
 		.sender = o->sender,
-		.default_from = r.acct->from,
-		.login = r.login,
-		.domain = r.domain,
+		.default_from = r->acct->from,
+		.login = r->login,
+		.domain = r->domain,
 		.operands = &o->operands,
 		.to = &o->to,
 		.cc = &o->cc,
@@ -565,79 +643,49 @@ int app_send(const struct cli_opts *o, struct diag *d)
 		.attach = &o->attach,
 		.headers = &o->headers,
 		.cancel = &interrupted,
-		.aliases = r.aliases,
-		.local_domains = (const char *const *)r.local_domains.v,
-		.nlocal_domains = r.local_domains.n,
-		.rewrite_headers = r.acct->rewrite_headers,
+		.aliases = r->aliases,
+		.local_domains = (const char *const *)r->local_domains.v,
+		.nlocal_domains = r->local_domains.n,
+		.rewrite_headers = r->acct->rewrite_headers,
 	};
+}
+
+int app_send(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	struct message *msg = NULL;
+	struct submitter *sub = NULL;
+	bool curl_ready = false;
+	int rc = run_open(&r, o, d);
+	if (rc != EX_OK)
+		goto done;
+	catch_signals();
+	struct message_opts mo = message_opts_for(&r, o);
 	rc = message_open(&msg, &mo, 0, d);
 	if (rc != EX_OK && interrupted)
 		rc = diag_set(d, EX_TEMPFAIL, "interrupted before the whole message was read; nothing was queued");
 	if (rc != EX_OK)
 		goto done;
-	const struct envelope *env = message_envelope(msg);
-	const char *relay = r.acct->relay[0];
-	t.msg = msg;
-	t.account = r.acct->name;
-	t.primary = relay;
-	if (run_open_queue(&r) == EX_OK && spool_create(r.queue, r.now, &t.spool, &r.queue_error) != EX_OK)
-		t.spool = NULL;
-
-	if (o->delivery == 1 || (o->delivery == -1 && r.acct->delivery == DELIVERY_QUEUE)) {
-		struct diag why = {0};
-		char *id = NULL;
-		const char *problem = tee_problem(&t, &r);
-		if (!problem && tee_drain(&t, &why) != EX_OK)
-			problem = why.msg;
-		unsigned long long spool_bytes = t.spool ? spool_size(t.spool) : 0;
-		if (!problem && commit(&t, env, relay, r.now, env->rcpt, env->nrcpt, 0, NULL, false,
-				       false, &id, &why) != EX_OK)
-			problem = why.msg;
-		if (problem)
-			rc = diag_set(d, EX_TEMPFAIL, "not queued (%s): the message was not accepted", problem);
-		else
-			record(id, env, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
-		free(id);
-		goto done;
-	}
-
+	bool queue_only = o->delivery == 1 || (o->delivery == -1 && r.acct->delivery == DELIVERY_QUEUE);
 	/* a progress line only for a large send to a person watching */
 	struct progress progress = { .total = message_size_estimate(msg) };
 	bool want_progress = !o->no_progress && isatty(2) && progress.total >= PROGRESS_MIN_BYTES;
-	rc = submit_global_init(d);
-	if (rc == EX_OK)
-		rc = submitter_for(&r, r.acct, &sub, want_progress ? &progress : NULL, d);
-	if (rc != EX_OK) {
-		/* no secret, no libcurl: keep the message for a later run rather than drop it */
-		out.nrcpt = 0;
-		snprintf(out.reason, sizeof out.reason, "%s", d->msg);
-		rc = settle_failure(&r, &t, env, &out, relay, rc, d);
-		goto done;
+	if (!queue_only) {
+		rc = submit_global_init(d);
+		if (rc != EX_OK)
+			goto done;
+		curl_ready = true;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &progress.start);
-	rc = submitter_send(sub, env->sender, env->rcpt, env->nrcpt, tee_read, &t, &out, d);
-	end_progress(&progress);
-	relay = submitter_url(sub);
-	unsigned long long size = t.spool ? spool_size(t.spool) : 0;
-	if (rc == EX_OK) {
-		record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
-		rc = settle_recipients(&r, &t, env, &out, relay, true);
-		spool_discard(t.spool);
-		t.spool = NULL;
-		if (r.queue && !interrupted) {
-			struct diag ignored;
-			flush_queue(&r, sub, t.primary, r.now + FLUSH_AFTER_SEND_SECONDS, &ignored);
-		}
-	} else {
-		rc = settle_failure(&r, &t, env, &out, relay, rc, d);
+	struct delivery_report rep;
+	rc = deliver_message(&r, msg, queue_only, want_progress ? &progress : NULL, &sub, &rep, d);
+	if (rep.sent && r.queue && sub && !interrupted) {
+		struct diag ignored;
+		flush_queue(&r, sub, r.acct->relay[0], r.now + FLUSH_AFTER_SEND_SECONDS, &ignored);
 	}
 done:
-	if (sub) {
-		submitter_free(sub);
+	submitter_free(sub);
+	if (curl_ready)
 		submit_global_cleanup();
-	}
-	submit_outcome_free(&out);
-	spool_discard(t.spool);
 	message_free(msg);
 	run_close(&r);
 	return rc;
@@ -1060,6 +1108,155 @@ int app_serverinfo(const struct cli_opts *o, struct diag *d)
 	return rc;
 }
 
+/* --- sendmail -bs --------------------------------------------------------------------- */
+
+struct smtp_session {
+	struct run *r;
+	const struct cli_opts *o;
+	struct submitter *sub;	/* one connection to the relay for the whole session */
+	bool sent_any;
+};
+
+/* Parses, qualifies and checks an address from MAIL FROM or RCPT TO. */
+static int session_address(struct smtp_session *ss, const char *addr, bool null_ok, char **out,
+			   char *reply, size_t replylen)
+{
+	struct mailbox mb;
+	struct diag why;
+	if (addr_parse_one(addr, &mb, &why) != EX_OK) {
+		snprintf(reply, replylen, "5.1.%d %s", null_ok ? 7 : 3, why.msg);
+		return 553;
+	}
+	if (!*mb.addr) {
+		mailbox_clear(&mb);
+		if (!null_ok) {
+			snprintf(reply, replylen, "5.1.3 the null address cannot be a recipient");
+			return 553;
+		}
+		*out = xstrdup("");
+		return 250;
+	}
+	char *local = aliases_local_name(mb.addr, (const char *const *)ss->r->local_domains.v,
+					 ss->r->local_domains.n);
+	char *q = addr_qualify(local ? local : mb.addr, ss->r->domain);
+	free(local);
+	mailbox_clear(&mb);
+	if (addr_check_envelope(q, &why) != EX_OK) {
+		snprintf(reply, replylen, "5.1.%d %s", null_ok ? 7 : 3, why.msg);
+		free(q);
+		return 553;
+	}
+	*out = q;
+	return 250;
+}
+
+static int session_sender(void *ctx, const char *addr, char **out, char *reply, size_t replylen)
+{
+	int code = session_address(ctx, addr, true, out, reply, replylen);
+	if (code == 250)
+		snprintf(reply, replylen, "2.1.0 Ok");
+	return code;
+}
+
+static int session_rcpt(void *ctx, const char *addr, char **out, char *reply, size_t replylen)
+{
+	int code = session_address(ctx, addr, false, out, reply, replylen);
+	if (code == 250)
+		snprintf(reply, replylen, "2.1.5 Ok");
+	return code;
+}
+
+struct session_stream {
+	smtpd_read_fn read;
+	void *stream;
+};
+
+static ssize_t session_read(void *ctx, void *buf, size_t n)
+{
+	struct session_stream *st = ctx;
+	return st->read(st->stream, buf, n);
+}
+
+/* One message of the session: the same engine and queue as a normal send. The reply to the
+ * final dot is 250 only when the relay took it or it is durably queued. */
+static int session_deliver(void *ctx, const char *sender, char *const *rcpts, size_t nrcpt,
+			   smtpd_read_fn read, void *stream, char *reply, size_t replylen)
+{
+	struct smtp_session *ss = ctx;
+	struct run *r = ss->r;
+	struct strlist operands = { .v = (char **)rcpts, .n = nrcpt };
+	struct cli_opts plain = { .sender_given = true, .sender = (char *)sender, .ignore_dots = true,
+				  .delivery = ss->o->delivery };
+	struct message_opts mo = message_opts_for(r, &plain);
+	mo.operands = &operands;
+	struct session_stream st = { read, stream };
+	struct message *msg = NULL;
+	struct diag d = {0};
+	r->now = now_time();
+	int rc = message_open_stream(&msg, &mo, session_read, &st, &d);
+	if (rc != EX_OK) {
+		snprintf(reply, replylen, "%s %s", rc == EX_IOERR ? "4.3.0" : "5.6.0", d.msg);
+		return rc == EX_IOERR ? 451 : 554;
+	}
+	bool queue_only = plain.delivery == 1 || (plain.delivery == -1 && r->acct->delivery == DELIVERY_QUEUE);
+	struct delivery_report rep;
+	rc = deliver_message(r, msg, queue_only, NULL, &ss->sub, &rep, &d);
+	message_free(msg);
+	/* a read error is the session's end, which smtpd reports itself */
+	if (rc != EX_OK && rc != EX_IOERR && d.msg[0])
+		fprintf(stderr, "postie: %s\n", d.msg);
+	if (rep.queued_id[0]) {
+		snprintf(reply, replylen, "2.0.0 Ok: queued as %s", rep.queued_id);
+		return 250;
+	}
+	if (rep.sent) {
+		ss->sent_any = true;
+		snprintf(reply, replylen, "2.0.0 Ok: sent");
+		return 250;
+	}
+	if (rep.code >= 400 && rep.code < 600) {
+		snprintf(reply, replylen, "%s", rep.text);
+		return rep.code;
+	}
+	snprintf(reply, replylen, "4.3.0 %s", d.msg[0] ? d.msg : "not delivered");
+	return 451;
+}
+
+int app_smtp(const struct cli_opts *o, struct diag *d)
+{
+	struct run r;
+	struct smtp_session ss = { .r = &r, .o = o };
+	int rc = run_open(&r, o, d);
+	bool curl_ready = false;
+	if (rc == EX_OK) {
+		catch_signals();
+		rc = submit_global_init(d);
+		curl_ready = rc == EX_OK;
+	}
+	if (rc == EX_OK) {
+		struct smtpd_params p = {
+			.domain = r.domain,
+			.max_rcpts = 1000,
+			.timeout = r.acct->timeout,
+			.cancel = &interrupted,
+			.check_rcpt = session_rcpt,
+			.check_sender = session_sender,
+			.deliver = session_deliver,
+			.ctx = &ss,
+		};
+		rc = smtpd_run(&p, 0, 1, d);
+		if (ss.sent_any && r.queue && ss.sub && !interrupted) {
+			struct diag ignored;
+			flush_queue(&r, ss.sub, r.acct->relay[0], now_time() + FLUSH_AFTER_SEND_SECONDS, &ignored);
+		}
+	}
+	submitter_free(ss.sub);
+	if (curl_ready)
+		submit_global_cleanup();
+	run_close(&r);
+	return rc;
+}
+
 int app_verify(const struct cli_opts *o, struct diag *d)
 {
 	struct run r;
@@ -1134,4 +1331,3 @@ int app_version(struct diag *d)
 	buf_free(&lib);
 	return EX_OK;
 }
-int app_smtp(const struct cli_opts *o, struct diag *d) { (void)o; return diag_set(d, EX_USAGE, "-bs is not supported yet"); }

@@ -49,20 +49,6 @@ struct composer {
 
 /* --- the store ------------------------------------------------------------------------ */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int store_write(struct composer *c, const char *p, size_t n, struct diag *d)
 {
 	mime_class_feed(&c->cls, p, n);

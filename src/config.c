@@ -868,38 +868,7 @@ void config_account_names(const struct config *c, struct strlist *out)
  * Returns EX_OK, EX_CONFIG, or -1 when it does not exist. */
 static int read_file(const char *path, struct buf *out, struct stat *st, struct diag *d)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return -1;
-		return diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		close(fd);
-		return diag_set(d, EX_CONFIG, "%s: not a regular file", path);
-	}
-	char chunk[8192];
-	int rc = EX_OK;
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof chunk);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			rc = diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (got == 0)
-			break;
-		if (out->len + (size_t)got > CONFIG_MAX_BYTES) {
-			rc = diag_set(d, EX_CONFIG, "%s: larger than %d bytes", path,
-				      CONFIG_MAX_BYTES);
-			break;
-		}
-		buf_append(out, chunk, (size_t)got);
-	}
-	explicit_bzero(chunk, sizeof chunk);
-	close(fd);
-	return rc;
+	return read_small_file(path, CONFIG_MAX_BYTES, true, out, st, d);
 }
 
 /* A file that holds a password is readable by its owner only; the system file also by the

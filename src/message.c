@@ -580,11 +580,26 @@ static void rewrite_header(struct message *m, const struct message_opts *o)
 
 /* --- open ----------------------------------------------------------------------------- */
 
+static int open_with(struct message **out, const struct message_opts *o, struct lineio *in,
+		     struct diag *d);
+
 int message_open(struct message **out, const struct message_opts *o, int fd, struct diag *d)
+{
+	return open_with(out, o, lineio_fd(fd), d);
+}
+
+int message_open_stream(struct message **out, const struct message_opts *o, lineio_read_fn fn,
+			void *ctx, struct diag *d)
+{
+	return open_with(out, o, lineio_new(fn, ctx), d);
+}
+
+static int open_with(struct message **out, const struct message_opts *o, struct lineio *in,
+		     struct diag *d)
 {
 	struct message *m = xcalloc(1, sizeof *m);
 	m->opts = o;
-	m->in = lineio_fd(fd);
+	m->in = in;
 	lineio_set_cancel(m->in, o->cancel);
 	m->header = header_new();
 	m->ignore_dots = o->ignore_dots;

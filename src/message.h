@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "aliases.h"
+#include "lineio.h"
 #include "util.h"
 
 #define MESSAGE_MAX_HEADER (1024 * 1024)
@@ -52,6 +53,10 @@ struct message;
  * a bad command-line address or no recipients, EX_DATAERR for a bad header or a header over
  * MESSAGE_MAX_HEADER bytes, EX_IOERR for a read error, EX_CANTCREAT for the temporary file. */
 int message_open(struct message **out, const struct message_opts *opts, int fd, struct diag *d);
+
+/* The same, reading through fn(ctx) instead of a file descriptor (sendmail -bs's DATA). */
+int message_open_stream(struct message **out, const struct message_opts *opts, lineio_read_fn fn,
+			void *ctx, struct diag *d);
 
 const struct envelope *message_envelope(const struct message *m);
 

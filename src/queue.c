@@ -142,21 +142,6 @@ static int fsync_dir(const struct queue *q, const char *sub, struct diag *d)
 	return rc;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* --- envelope files ------------------------------------------------------------------- */
 
 /* A value that must stay on its line: control bytes become spaces. */

@@ -342,6 +342,17 @@ static int flush(struct smtpd *s)
 		}
 		if (errno == EINTR && !cancelled(s))
 			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* a non-blocking output: wait until it drains, as long as for input */
+			struct pollfd pfd = { .fd = s->out_fd, .events = POLLOUT };
+			int t = s->p->timeout > 0 && s->p->timeout < 0x7fffffff / 1000
+					? (int)s->p->timeout * 1000 : -1;
+			int r = poll(&pfd, 1, t);
+			if (r > 0 || (r < 0 && errno == EINTR && !cancelled(s)))
+				continue;
+			if (r == 0)
+				errno = ETIMEDOUT;
+		}
 		int err = errno;
 		if (err == EINTR)
 			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
@@ -380,7 +391,7 @@ static void reply(struct smtpd *s, const char *fmt, ...)
 static void reply_text(struct smtpd *s, int code, const char *text, const char *fallback)
 {
 	struct buf line = {0};
-	const char *p = text && *text ? text : fallback;
+	const char *p = text && text[strspn(text, " \t\r\n")] ? text : fallback;
 	bool more = true;
 	while (more) {
 		size_t n = strcspn(p, "\n");
@@ -434,8 +445,8 @@ static int wait_input(struct smtpd *s)
 		if (r > 0)
 			return 1;
 		if (r == 0 && deadline >= 0 && now_ms() >= deadline) {
-			fail(s, EX_TEMPFAIL, ETIMEDOUT, "no input from the SMTP client in %ld seconds",
-			     s->p->timeout);
+			fail(s, EX_TEMPFAIL, ETIMEDOUT,
+			     "timed out after %ld s waiting for the SMTP client", s->p->timeout);
 			reply(s, "421 4.4.2 %s timeout", s->domain);
 			flush(s);
 			return -1;

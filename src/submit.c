@@ -399,6 +399,12 @@ static int fail(struct submitter *s, struct diag *d, int status, bool refusal, c
 static int refused(struct submitter *s, struct diag *d)
 {
 	long code = s->failed_code;
+	if (s->outcome) {
+		s->outcome->reply_code = (int)code;
+		const char *text = s->failed.data ? s->failed.data : "";
+		snprintf(s->outcome->reply_text, sizeof s->outcome->reply_text, "%s",
+			 strlen(text) > 4 ? text + 4 : "");
+	}
 	int status;
 	if (code >= 400 && code < 500)
 		status = EX_TEMPFAIL;

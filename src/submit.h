@@ -47,6 +47,8 @@ struct submit_outcome {
 	int *rcpt_code;		/* the reply code to each RCPT TO, 0 when none came */
 	char **rcpt_reply;	/* the reply text to each refused RCPT TO, else NULL */
 	char reason[1024];	/* what failed, without the relay: "refused the message: 554 ..." */
+	int reply_code;		/* the server's refusal that ended the transaction, or 0 */
+	char reply_text[1024];	/* its text after the code ("5.7.1 no"), lines joined by " / " */
 	bool cancelled;		/* stopped through params.cancel */
 };
 

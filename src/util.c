@@ -2,9 +2,12 @@
  * Nothing here knows about mail. */
 #include "util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int diag_set(struct diag *d, int code, const char *fmt, ...)
 {
@@ -188,4 +191,59 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n)
 int ascii_casecmp(const char *a, const char *b)
 {
 	return ascii_ncasecmp(a, b, (size_t)-1);
+}
+
+int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int read_small_file(const char *path, size_t max, bool missing_ok, struct buf *out,
+		    struct stat *st, struct diag *d)
+{
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang postie */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT && missing_ok)
+			return -1;
+		return diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
+	}
+	struct stat local;
+	if (!st)
+		st = &local;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return diag_set(d, EX_CONFIG, "%s: not a regular file", path);
+	}
+	char chunk[8192];
+	int rc = EX_OK;
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof chunk);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = diag_set(d, EX_CONFIG, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (got == 0)
+			break;
+		if (out->len + (size_t)got > max) {
+			rc = diag_set(d, EX_CONFIG, "%s: larger than %zu bytes", path, max);
+			break;
+		}
+		buf_append(out, chunk, (size_t)got);
+	}
+	explicit_bzero(chunk, sizeof chunk);
+	close(fd);
+	return rc;
 }

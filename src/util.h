@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 /* An error on its way up to the one place that reports it (cmd/postie.c).
@@ -54,6 +55,16 @@ struct strlist {
 };
 void strlist_add(struct strlist *l, const char *s);
 void strlist_free(struct strlist *l);
+
+/* write(2) until all n bytes are written (EINTR retried). Returns 0, or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
+
+/* Reads the regular file path, at most max bytes, into out (appended). st (may be NULL) gets
+ * its fstat. A missing file returns -1 when missing_ok, else an error. Errors: EX_CONFIG with
+ * "path: why" ("not a regular file", "larger than N bytes", errno text). The read buffer is
+ * wiped: configuration files hold secrets. */
+int read_small_file(const char *path, size_t max, bool missing_ok, struct buf *out,
+		    struct stat *st, struct diag *d);
 
 /* True when s (n bytes) holds a CR, an LF or a NUL: what a command-line value may never hold,
  * since it would end a header line or an SMTP command. */

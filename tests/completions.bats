@@ -174,10 +174,10 @@ assert_same_options_as_help() {
 	refute_line -- --queue-run
 }
 
-@test "bash offers the modes m and p after -b and i, dq, di and db after -o" {
+@test "bash offers the modes m, p, s, v and i after -b and i, dq, di and db after -o" {
 	run complete_bash postie -b ''
 	assert_success
-	assert_output $'m\np'
+	assert_output $'m\np\ns\nv\ni'
 	run complete_bash postie -o ''
 	assert_output $'i\ndq\ndi\ndb'
 	run complete_bash postie -o d
