@@ -289,6 +289,7 @@ static int submitter_for(struct run *r, const struct account *a, struct submitte
 		.netrc = a->netrc,
 		.progress = progress ? show_progress : NULL,
 		.progress_ctx = progress,
+		.max_rcpts = (size_t)a->max_recipients,
 	};
 	char *secret = NULL;
 	*out = NULL;
@@ -321,11 +322,24 @@ struct tee {
 	struct spool *spool;
 	bool spool_failed;
 	struct diag spool_error;
+	bool replay;		/* reading the spool back, for a further batch of recipients */
+	unsigned long long replay_off;
 };
 
 static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
 {
 	struct tee *t = ctx;
+	if (t->replay) {
+		for (;;) {
+			ssize_t got = pread(spool_fd(t->spool), buf, n, (off_t)t->replay_off);
+			if (got >= 0) {
+				t->replay_off += (unsigned long long)got;
+				return got;
+			}
+			if (errno != EINTR)
+				return diag_set(d, EX_IOERR, "reading the spool: %s", strerror(errno)), -1;
+		}
+	}
 	ssize_t got = message_read(t->msg, buf, n, d);
 	if (got > 0 && t->spool && !t->spool_failed &&
 	    spool_write(t->spool, buf, (size_t)got, &t->spool_error) != EX_OK)
@@ -345,6 +359,19 @@ static int tee_drain(struct tee *t, struct diag *d)
 		if (got == 0)
 			return EX_OK;
 	}
+}
+
+/* The next batch of recipients gets the message from the spool, whole. */
+static int tee_rewind(void *ctx, struct diag *d)
+{
+	struct tee *t = ctx;
+	if (!t->replay && t->spool && !t->spool_failed && tee_drain(t, d) != EX_OK)
+		return d->code;
+	if (!t->spool || t->spool_failed)
+		return diag_set(d, EX_TEMPFAIL, "the message cannot be read again: no spool file");
+	t->replay = true;
+	t->replay_off = 0;
+	return EX_OK;
 }
 
 /* Why the message could not be kept, or NULL when the spool is whole. */
@@ -595,7 +622,8 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 	} else {
 		if (progress)
 			clock_gettime(CLOCK_MONOTONIC, &progress->start);
-		rc = submitter_send(*sub, env->sender, env->rcpt, env->nrcpt, tee_read, &t, &out, d);
+		rc = submitter_send(*sub, env->sender, env->rcpt, env->nrcpt, tee_read, tee_rewind, &t,
+				    &out, d);
 		if (progress)
 			end_progress(progress);
 		relay = submitter_url(*sub);
@@ -696,6 +724,14 @@ done:
 struct fd_reader {
 	int fd;
 };
+
+static int rewind_fd(void *ctx, struct diag *d)
+{
+	struct fd_reader *f = ctx;
+	if (lseek(f->fd, 0, SEEK_SET) < 0)
+		return diag_set(d, EX_IOERR, "rereading a queue entry: %s", strerror(errno));
+	return EX_OK;
+}
 
 static ssize_t read_fd(void *ctx, char *buf, size_t n, struct diag *d)
 {
@@ -810,7 +846,8 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	int rc;
 	if (sub) {
 		struct fd_reader fr = { queue_lock_fd(l) };
-		rc = submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, &fr, &out, &d);
+		rc = submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, rewind_fd, &fr,
+				    &out, &d);
 	} else {
 		rc = d.code;
 		snprintf(out.reason, sizeof out.reason, "%s", d.msg);
@@ -996,7 +1033,11 @@ static void list_text(const struct run *r, const struct queue_meta *list, size_t
 		char when[32], age[32], next[32];
 		time_t created = (time_t)m->created;
 		struct tm tm;
-		strftime(when, sizeof when, "%a %b %e %H:%M:%S", localtime_r(&created, &tm));
+		/* a tampered entry may hold a time no calendar can show */
+		if (localtime_r(&created, &tm))
+			strftime(when, sizeof when, "%a %b %e %H:%M:%S", &tm);
+		else
+			snprintf(when, sizeof when, "%-19s", "?");
 		format_age(r->now - m->created, age, sizeof age);
 		format_age(m->next_attempt - r->now, next, sizeof next);
 		printf("%-26s %9llu %s  %s\n", m->id, m->size, when, *m->sender ? m->sender : "<>");

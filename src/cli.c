@@ -127,28 +127,12 @@ static const char **rewrite_sendmail_words(int argc, const char *const *argv, in
 	return out;
 }
 
-/* Shows a value in a message with its control bytes escaped. */
-static void escaped(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\r')
-			buf_puts(b, "\\r");
-		else if (c == '\n')
-			buf_puts(b, "\\n");
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
-		else
-			buf_putc(b, (char)c);
-	}
-}
-
 static int check_value(const char *what, const char *value, struct diag *d)
 {
 	if (!has_line_break(value, strlen(value)))
 		return EX_OK;
 	struct buf b = {0};
-	escaped(&b, value);
+	buf_put_escaped(&b, value);
 	diag_set(d, EX_USAGE, "%s '%s': contains a line break (CR or LF)", what, b.data);
 	buf_free(&b);
 	return EX_USAGE;

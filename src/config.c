@@ -36,7 +36,7 @@ enum key {
 	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_PASSWORD,
 	K_PASSWORD_COMMAND, K_NETRC, K_AUTH, K_OAUTH2, K_FROM, K_DOMAIN, K_ALIASES,
 	K_LOCAL_DOMAINS, K_REWRITE_HEADERS, K_TIMEOUT, K_QUEUE, K_QUEUE_LIFETIME, K_DELIVERY,
-	K_SYSLOG, K_LOGFILE, K_COUNT
+	K_SYSLOG, K_LOGFILE, K_MAX_RECIPIENTS, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -47,7 +47,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_DOMAIN] = "domain", [K_ALIASES] = "aliases", [K_LOCAL_DOMAINS] = "local-domains",
 	[K_REWRITE_HEADERS] = "rewrite-headers", [K_TIMEOUT] = "timeout", [K_QUEUE] = "queue",
 	[K_QUEUE_LIFETIME] = "queue-lifetime", [K_DELIVERY] = "delivery", [K_SYSLOG] = "syslog",
-	[K_LOGFILE] = "logfile",
+	[K_LOGFILE] = "logfile", [K_MAX_RECIPIENTS] = "max-recipients",
 };
 
 /* Where a key got its value: the file (a string owned by config.files), the line, and which
@@ -501,8 +501,14 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 	int k = 0;
 	while (k < K_COUNT && strcmp(key, key_names[k]) != 0)
 		k++;
-	if (k == K_COUNT)
-		return bad(d, at, "unknown key '%s'", key);
+	if (k == K_COUNT) {
+		/* a file of garbage must not put escape sequences on the terminal */
+		struct buf shown = {0};
+		buf_put_escaped(&shown, key);
+		int rc = bad(d, at, "unknown key '%.200s'", shown.data);
+		buf_free(&shown);
+		return rc;
+	}
 	if (*value == '\0')
 		return bad(d, at, "%s needs a value", key);
 	/* A password may hold any byte a line can; a message never shows it. */
@@ -596,6 +602,20 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		break;
 	case K_LOCAL_DOMAINS:
 		rc = apply_local_domains(l, at, value, d);
+		break;
+	case K_MAX_RECIPIENTS:
+		n = 0;
+		for (const char *q = value; *q; q++) {
+			if (*q < '0' || *q > '9' || n > 1000000) {
+				n = -1;
+				break;
+			}
+			n = n * 10 + (*q - '0');
+		}
+		if (n < 1 || n > 1000000)
+			rc = bad(d, at, "max-recipients '%s' is not a number (1-1000000)", value);
+		else
+			l->num[k] = n;
 		break;
 	case K_TIMEOUT:
 		n = 0;
@@ -776,6 +796,7 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 	}
 	a->rewrite_headers = NUM(K_REWRITE_HEADERS, 1);
 	a->timeout = NUM(K_TIMEOUT, CONFIG_DEFAULT_TIMEOUT);
+	a->max_recipients = NUM(K_MAX_RECIPIENTS, CONFIG_DEFAULT_MAX_RECIPIENTS);
 	a->queue = STR(K_QUEUE);
 	a->queue_lifetime = NUM(K_QUEUE_LIFETIME, CONFIG_DEFAULT_QUEUE_LIFETIME);
 	a->delivery = (enum delivery_mode)NUM(K_DELIVERY, DELIVERY_NOW);

@@ -12,6 +12,7 @@
 #define CONFIG_DEFAULT_RELAY "smtp://localhost:25"
 #define CONFIG_DEFAULT_TIMEOUT 60		/* seconds */
 #define CONFIG_DEFAULT_QUEUE_LIFETIME (5L * 86400)
+#define CONFIG_DEFAULT_MAX_RECIPIENTS 1000	/* RFC 5321 asks servers for at least 100 */
 
 enum tls_mode {
 	TLS_REQUIRED,		/* STARTTLS must succeed (smtp://), or implicit TLS (smtps://) */
@@ -52,6 +53,7 @@ struct account {
 	bool local_domains_set;		/* its FQDN */
 	bool rewrite_headers;		/* default true */
 	long timeout;			/* seconds; default CONFIG_DEFAULT_TIMEOUT */
+	long max_recipients;		/* per SMTP transaction; default CONFIG_DEFAULT_MAX_RECIPIENTS */
 	const char *queue;		/* queue directory, or NULL for the compiled-in one */
 	long queue_lifetime;		/* seconds; default CONFIG_DEFAULT_QUEUE_LIFETIME */
 	enum delivery_mode delivery;	/* default DELIVERY_NOW */

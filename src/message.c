@@ -450,10 +450,22 @@ static int read_header_line(struct message *m, struct buf *line, size_t room, bo
 	}
 }
 
+/* Whether line would join the header (a field or a continuation) rather than start the body. */
+static bool is_header_line(const struct header *h, const struct buf *line)
+{
+	if (line->data[0] == ' ' || line->data[0] == '\t')
+		return header_count(h) > 0;
+	struct header *probe = header_new();
+	bool field = header_push_line(probe, line->data, line->len) == HEADER_LINE_FIELD;
+	header_free(probe);
+	return field;
+}
+
 static int parse_header(struct message *m, struct diag *d)
 {
 	struct buf line = {0};
 	int rc = EX_OK;
+	size_t lineno = 0;
 	for (;;) {
 		bool eol = false;
 		size_t used = header_bytes(m->header);
@@ -477,6 +489,12 @@ static int parse_header(struct message *m, struct diag *d)
 		}
 		if (line.len == 0)
 			break;
+		lineno++;
+		if (memchr(line.data, '\0', line.len) && is_header_line(m->header, &line)) {
+			/* a NUL would cut the field short for every later reader, or go out raw */
+			rc = diag_set(d, EX_DATAERR, "message header: line %zu holds a NUL byte", lineno);
+			break;
+		}
 		if (header_push_line(m->header, line.data, line.len) == HEADER_LINE_NOT) {
 			/* no blank line: this line starts the body, as Postfix does */
 			buf_append(&m->head, line.data, line.len);

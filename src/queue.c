@@ -423,6 +423,11 @@ const char *spool_id(const struct spool *s)
 	return s->id;
 }
 
+int spool_fd(const struct spool *s)
+{
+	return s->fd;
+}
+
 unsigned long long spool_size(const struct spool *s)
 {
 	return s->size;

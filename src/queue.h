@@ -47,6 +47,9 @@ const char *spool_id(const struct spool *s);
 int spool_write(struct spool *s, const void *p, size_t n, struct diag *d);
 unsigned long long spool_size(const struct spool *s);
 
+/* The spool file's descriptor, for reading the message back (pread), owned by the spool. */
+int spool_fd(const struct spool *s);
+
 /* Makes the entry durable: fsyncs the message, writes the envelope file (meta, with meta->id and
  * meta->size taken from the spool), renames both into q/ (or failed/ when failed is true) and
  * fsyncs that directory. The spool is consumed whatever happens. Returns EX_OK, or EX_IOERR /

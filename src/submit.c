@@ -55,6 +55,8 @@ struct submitter {
 	char *failed_arg;
 	struct submit_outcome *outcome;
 	size_t rcpt_sent;	/* RCPT TO commands sent so far: the index of the next reply */
+	size_t rcpt_base, rcpt_count;	/* the batch of the outcome's recipients in flight */
+	size_t max_rcpts;
 };
 
 int submit_global_init(struct diag *d)
@@ -155,8 +157,8 @@ static void on_reply_line(struct submitter *s, const char *line, size_t len)
 		s->stage = STAGE_EOD;	/* the next reply answers the final dot */
 	/* libcurl sends the RCPTs one by one in list order: reply k answers RCPT k */
 	if (s->stage == STAGE_RCPT && s->outcome && s->rcpt_sent > 0 &&
-	    s->rcpt_sent <= s->outcome->nrcpt && !s->quit_sent) {
-		size_t k = s->rcpt_sent - 1;
+	    s->rcpt_sent <= s->rcpt_count && !s->quit_sent) {
+		size_t k = s->rcpt_base + s->rcpt_sent - 1;
 		s->outcome->rcpt_code[k] = (int)code;
 		if (code >= 400) {
 			free(s->outcome->rcpt_reply[k]);
@@ -294,6 +296,7 @@ struct submitter *submitter_new(const struct submit_params *p)
 	s->oauth2 = p->oauth2;
 	s->progress = p->progress;
 	s->progress_ctx = p->progress_ctx;
+	s->max_rcpts = p->max_rcpts;
 	s->curl = curl_easy_init();
 	return s;
 }
@@ -568,8 +571,8 @@ static CURLcode perform_with_failover(struct submitter *s, struct submit_outcome
 	CURLcode rc = CURLE_OK;
 	for (s->cur = 0; s->cur < s->urls.n; s->cur++) {
 		reset_transaction(s);
-		for (size_t i = 0; i < out->nrcpt; i++)
-			out->rcpt_code[i] = 0;
+		for (size_t i = 0; i < s->rcpt_count; i++)
+			out->rcpt_code[s->rcpt_base + i] = 0;
 		set_connection_options(s);
 		rc = curl_easy_perform(s->curl);
 		if (!worth_next_relay(s, rc) || s->cur + 1 == s->urls.n)
@@ -580,21 +583,14 @@ static CURLcode perform_with_failover(struct submitter *s, struct submit_outcome
 	return rc;
 }
 
-int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
-		   submit_read_fn read, void *ctx, struct submit_outcome *out, struct diag *d)
+/* One transaction for the recipients rcpt[base, base + n) of out. */
+static int send_transaction(struct submitter *s, const char *sender, char *const *rcpt,
+			    size_t base, size_t n, struct submit_outcome *out, struct diag *d)
 {
-	memset(out, 0, sizeof *out);
-	out->nrcpt = nrcpt;
-	out->rcpt_code = xcalloc(nrcpt, sizeof *out->rcpt_code);
-	out->rcpt_reply = xcalloc(nrcpt, sizeof *out->rcpt_reply);
-	s->outcome = out;
-	if (!s->curl || !s->urls.n)
-		return fail(s, d, EX_SOFTWARE, false, "libcurl could not make a handle");
-	s->read = read;
-	s->read_ctx = ctx;
-
+	s->rcpt_base = base;
+	s->rcpt_count = n;
 	struct curl_slist *list = NULL, *tail = NULL;
-	for (size_t i = 0; i < nrcpt; i++) {
+	for (size_t i = base; i < base + n; i++) {
 		/* append behind the tail: curl_slist_append walks the whole list every time */
 		struct curl_slist *node = curl_slist_append(NULL, rcpt[i]);
 		if (!node) {
@@ -638,7 +634,63 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
 	curl_slist_free_all(list);
 	free(from);
+	return status;
+}
+
+int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
+		   submit_read_fn read, submit_rewind_fn rewind, void *ctx,
+		   struct submit_outcome *out, struct diag *d)
+{
+	memset(out, 0, sizeof *out);
+	out->nrcpt = nrcpt;
+	out->rcpt_code = xcalloc(nrcpt, sizeof *out->rcpt_code);
+	out->rcpt_reply = xcalloc(nrcpt, sizeof *out->rcpt_reply);
+	if (!s->curl || !s->urls.n)
+		return diag_set(d, EX_SOFTWARE, "libcurl could not make a handle");
+	s->outcome = out;
+	s->read = read;
+	s->read_ctx = ctx;
+	size_t batch = s->max_rcpts && nrcpt > s->max_rcpts ? s->max_rcpts : nrcpt;
+	int status = EX_OK;
+	bool any_sent = false;
+	struct diag last = {0};
+	/* libcurl counts every reply of a transfer against one limit (300 KiB in 7.88), and
+	 * servers cap recipients per transaction: a long list goes out in batches */
+	for (size_t base = 0; base < nrcpt; base += batch) {
+		size_t n = nrcpt - base < batch ? nrcpt - base : batch;
+		struct diag bd = {0};
+		int st;
+		if (base > 0 && (!rewind || rewind(ctx, &bd) != EX_OK)) {
+			st = bd.code ? bd.code : EX_TEMPFAIL;
+			snprintf(out->reason, sizeof out->reason, "%s",
+				 bd.msg[0] ? bd.msg : "the message cannot be read again");
+		} else {
+			st = send_transaction(s, sender, rcpt, base, n, out, &bd);
+		}
+		if (st == EX_OK) {
+			any_sent = true;
+			continue;
+		}
+		status = st;
+		last = bd;
+		if (batch == nrcpt)
+			break;
+		/* the batch failed as a whole: each of its recipients carries the failure */
+		bool permanent = (st == EX_UNAVAILABLE || st == EX_NOUSER) && out->reply_code >= 500;
+		for (size_t i = base; i < base + n; i++) {
+			if (out->rcpt_code[i] >= 400)
+				continue;
+			out->rcpt_code[i] = permanent ? out->reply_code : 0;
+			free(out->rcpt_reply[i]);
+			out->rcpt_reply[i] = xstrdup(out->reason);
+		}
+		if (out->cancelled || st == EX_IOERR)
+			break;
+	}
 	s->outcome = NULL;
+	if (any_sent)
+		return EX_OK;
+	*d = last;
 	return status;
 }
 

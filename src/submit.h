@@ -39,6 +39,8 @@ struct submit_params {
 	/* called now and then during DATA with the bytes sent so far, or NULL */
 	void (*progress)(void *ctx, unsigned long long sent);
 	void *progress_ctx;
+	size_t max_rcpts;		/* recipients per transaction; more go out in further
+					 * transactions on the same connection; 0 for no limit */
 };
 
 /* What became of each recipient, and of the message, in one transaction. */
@@ -57,6 +59,10 @@ void submit_outcome_free(struct submit_outcome *o);
 /* Where the message bytes come from: like message_read (count, 0 at the end, -1 with d). */
 typedef ssize_t (*submit_read_fn)(void *ctx, char *buf, size_t n, struct diag *d);
 
+/* Starts the message over from its first byte, for the next batch of recipients. Returns
+ * EX_OK, or an error with d when the message cannot be read again. */
+typedef int (*submit_rewind_fn)(void *ctx, struct diag *d);
+
 struct submitter;
 
 /* One libcurl handle; its connection is reused by later sends. Free with submitter_free. */
@@ -64,7 +70,9 @@ struct submitter *submitter_new(const struct submit_params *p);
 void submitter_free(struct submitter *s);
 
 /* Sends one message: MAIL FROM:<sender> ("" is the null sender), one RCPT TO per recipient,
- * DATA from read(ctx). The addresses must have passed addr_check_envelope. Recipients the
+ * DATA from read(ctx). More than max_rcpts recipients go out in several transactions, the
+ * message read again through rewind(ctx) for each; a batch that fails as a whole leaves its
+ * recipients with the failure's code (0 for a temporary one) in out. The addresses must have passed addr_check_envelope. Recipients the
  * server refuses are skipped and the others still get the message; out (freed with
  * submit_outcome_free) says what each RCPT TO was answered.
  * Returns EX_OK when the server accepted the message (250 after the final dot) for at least
@@ -75,7 +83,8 @@ void submitter_free(struct submitter *s);
  * unknown host; EX_NOPERM for a refused authentication; EX_PROTOCOL for a reply that is not
  * SMTP; the reader's own status when it failed. */
 int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
-		   submit_read_fn read, void *ctx, struct submit_outcome *out, struct diag *d);
+		   submit_read_fn read, submit_rewind_fn rewind, void *ctx,
+		   struct submit_outcome *out, struct diag *d);
 
 /* The URL of the relay last tried, for messages. */
 const char *submitter_url(const struct submitter *s);

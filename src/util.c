@@ -142,6 +142,21 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+void buf_put_escaped(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\r')
+			buf_puts(b, "\\r");
+		else if (c == '\n')
+			buf_puts(b, "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			buf_printf(b, "\\x%02x", c);
+		else
+			buf_putc(b, (char)c);
+	}
+}
+
 char *buf_steal(struct buf *b)
 {
 	char *p = b->data ? b->data : xstrdup("");

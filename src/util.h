@@ -45,6 +45,10 @@ void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
+/* Appends s with CR, LF and other control bytes shown as \r, \n, \xNN: a value from the
+ * user or a file, safe to print in a message. */
+void buf_put_escaped(struct buf *b, const char *s);
+
 /* Returns the contents as a malloc'd string owned by the caller and leaves b empty. */
 char *buf_steal(struct buf *b);
 

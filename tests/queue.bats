@@ -383,3 +383,38 @@ assert "421 4.3.2 down" in e["last_error"], e
 	assert_line --index 0 --regexp '^[0-9T:+-]+ postie\[[0-9]+\]: id=[0-9a-f-]+ from=<a@example\.org> nrcpt=1 size=[0-9]+ relay=smtp://127\.0\.0\.1:[0-9]+ status=sent$'
 	assert_line --index 1 --regexp 'id=[0-9a-f-]+ from=<a@example\.org> nrcpt=1 size=[0-9]+ relay=.* status=queued reply=refused the connection: 421 4\.3\.2 down$'
 }
+
+@test "max-recipients splits a long list into transactions over one connection, each with the same bytes" {
+	postie_config 'max-recipients 2'
+	post 0 -f a@example.org r1@example.org r2@example.org r3@example.org r4@example.org r5@example.org
+	assert_output ''
+	[ "$(fixture_count)" -eq 3 ]
+	assert_envelope -n 1 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r1@example.org>" "RCPT TO:<r2@example.org>"
+	assert_envelope -n 2 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r3@example.org>" "RCPT TO:<r4@example.org>"
+	assert_envelope -n 3 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r5@example.org>"
+	cmp "$(fixture_data_file 1)" "$(fixture_data_file 2)"
+	cmp "$(fixture_data_file 1)" "$(fixture_data_file 3)"
+	assert_data -n 3 "$EXPECTED"
+	[ "$(ls "$SMTP_DIR/sessions" | grep -c '\.wire$')" -eq 1 ]
+	[ "$(count_queued)" -eq 0 ] && [ -z "$(ls -A "$Q/tmp")" ]
+}
+
+@test "a refused recipient in a later batch is kept in failed/ alone; the others get the message" {
+	postie_config 'max-recipients 2'
+	fixture_fault rcpt '550 5.1.1 no such user' r3@example.org
+	post 67 -f a@example.org r1@example.org r2@example.org r3@example.org r4@example.org
+	assert_line --index 0 "postie: $relay refused <r3@example.org>: 550 5.1.1 no such user"
+	[ "$(fixture_count)" -eq 2 ]
+	assert_envelope -n 2 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r4@example.org>"
+	run env_of "$(failed)" failed
+	assert_line 'rcpt <r3@example.org>'
+	refute_line 'rcpt <r4@example.org>'
+}
+
+@test "a queued entry with more recipients than max-recipients is delivered in batches" {
+	postie_config 'max-recipients 2'
+	post 0 -odq -f a@example.org r1@example.org r2@example.org r3@example.org
+	run -0 postie -q
+	[ "$(fixture_count)" -eq 2 ] && [ "$(count_queued)" -eq 0 ]
+	assert_envelope -n 2 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r3@example.org>"
+}
