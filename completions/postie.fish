@@ -1,7 +1,49 @@
 # fish completion for postie(1)
-# Offers postie's options and file names after -C, --config and -X. Recipients and other values
-# get nothing: the shell cannot know them. Keep the options in step with `postie --help`;
-# tests/completions.bats compares them.
+# Offers postie's options, file names after -C, --config and -X, and after --account the account
+# names of the configuration files. Recipients and other values get nothing: the shell cannot
+# know them. Keep the options in step with `postie --help`; tests/completions.bats compares them.
+
+# The account names of the files postie would read: the -C or --config file of the command line,
+# else $POSTIE_CONFIG, else the user's file; then the system file in its two usual places.
+function __postie_accounts
+    set -l conf
+    set -l words (commandline -opc)
+    set -l i 2
+    while test $i -le (count $words)
+        switch $words[$i]
+            case -C --config
+                set conf $words[(math $i + 1)]
+            case '--config=*'
+                set conf (string replace -- --config= '' $words[$i])
+            case '-C*'
+                set conf (string sub -s 3 -- $words[$i])
+        end
+        set i (math $i + 1)
+    end
+    set -l files
+    if test -n "$conf"
+        set files (string replace -r -- '^~/' "$HOME/" $conf)
+    else if set -q POSTIE_CONFIG; and test -n "$POSTIE_CONFIG"
+        set files $POSTIE_CONFIG
+    else if string match -q -- '/*' "$XDG_CONFIG_HOME"
+        set files $XDG_CONFIG_HOME/postie/config
+    else
+        set files $HOME/.config/postie/config
+    end
+    set -a files /etc/postie.conf /usr/local/etc/postie.conf
+    set -l readable
+    for f in $files
+        test -f $f -a -r $f; and set -a readable $f
+    end
+    test (count $readable) -gt 0; or return 0
+    # "account NAME" lines; a name is letters, digits and -_.@+, maybe in double quotes
+    awk '$1 == "account" && NF == 2 {
+        name = $2
+        gsub(/^"|"$/, "", name)
+        if (name ~ /^[-A-Za-z0-9_.@+]+$/ && !seen[name]++)
+            print name
+    }' $readable 2>/dev/null
+end
 
 complete -c postie -f
 
@@ -24,8 +66,7 @@ complete -c postie -l version -d 'Show versions and compiled-in paths'
 complete -c postie -s q -d 'Deliver the queue now (an interval is ignored)'
 complete -c postie -l flush -d 'Deliver the queue now'
 complete -c postie -l json -d 'With -bp: list the queue as JSON'
-# account names come from the configuration files; nothing is offered for now
-complete -c postie -l account -x -d 'Use this account of the configuration'
+complete -c postie -l account -x -a '(__postie_accounts)' -d 'Use this account of the configuration'
 complete -c postie -l serverinfo -d 'Show what the relay offers and exit'
 complete -c postie -s a -l attach -r -F -d 'Compose a message with FILE attached'
 complete -c postie -l header -x -d 'Compose a message with this header field'

@@ -1355,7 +1355,8 @@ int app_aliases(const struct cli_opts *o, struct diag *d)
 	if (rc == EX_OK && !r.acct->aliases)
 		printf("postie: no aliases file is configured\n");
 	else if (rc == EX_OK)
-		printf("postie: %s: %zu aliases\n", r.acct->aliases, aliases_count(r.aliases));
+		printf("postie: %s: %zu alias%s\n", r.acct->aliases, aliases_count(r.aliases),
+		       aliases_count(r.aliases) == 1 ? "" : "es");
 	run_close(&r);
 	return rc;
 }

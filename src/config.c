@@ -26,7 +26,11 @@
 #endif
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
+#ifdef POSTIE_GROUP
+#define SECRET_GROUP POSTIE_GROUP	/* ./configure --with-setgid-group */
+#else
 #define SECRET_GROUP "postie"
+#endif
 #define COMMAND_OUT_MAX 16384	/* bytes of a password-command's stdout that are kept */
 #define COMMAND_ERR_MAX 1024	/* and of its stderr */
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # completions.bats: the man page and the bash, zsh and fish completions name exactly the options
-# of `postie --help`, the page passes mandoc's lint, and each completion works in its shell.
+# of `postie --help`, the page passes mandoc's lint, its COMPATIBILITY lists every sendmail
+# option, and each completion works in its shell, account names after --account included.
 #
 # Option names are compared as sets. A single-dash word counts by its letter, so -oi counts as
 # -o, -bs as -b and -q[INTERVAL] as -q; long options count by their whole name.
 
 load /usr/lib/bats/bats-support/load
 load /usr/lib/bats/bats-assert/load
+bats_require_minimum_version 1.5.0 # run -N
 
 setup() {
 	POSTIE=${POSTIE:-/tmp/b/postie}
@@ -52,17 +54,32 @@ help_options() {
 		}'
 }
 
-# Every name after Fl on an .It line of the page: the option lists and COMPATIBILITY.
+# Every name after Fl on an .It line of the page outside COMPATIBILITY, which also lists the
+# sendmail options that postie refuses.
 man_options() {
-	awk '/^\.It/ { for (i = 2; i < NF; i++) if ($i == "Fl") print $(i + 1) }' \
-		"$POSTIE_SRCDIR/man/postie.1" | sed -e 's/\\-/-/g' -e 's/^/-/'
+	awk '/^\.Sh/ { in_compat = ($2 == "COMPATIBILITY") }
+	     !in_compat && /^\.It/ { for (i = 2; i < NF; i++) if ($i == "Fl") print $(i + 1) }' \
+		"$POSTIE_SRCDIR/man/postie.1" | sed -e 's/\\-/-/g' -e 's/\\&//g' -e 's/^/-/'
 }
 
-# The .It option names of the COMPATIBILITY section only.
+# The .It option names of the COMPATIBILITY section only, as written (-bd, -Ac).
 man_compat_options() {
 	awk '/^\.Sh/ { in_compat = ($2 == "COMPATIBILITY") }
 	     in_compat && /^\.It/ { for (i = 2; i < NF; i++) if ($i == "Fl") print $(i + 1) }' \
-		"$POSTIE_SRCDIR/man/postie.1" | sed -e 's/\\-/-/g' -e 's/^/-/'
+		"$POSTIE_SRCDIR/man/postie.1" | sed -e 's/\\-/-/g' -e 's/\\&//g' -e 's/^/-/'
+}
+
+# The COMPATIBILITY option names of the entries whose text starts with "Refused".
+man_refused_options() {
+	awk '/^\.Sh/ { in_compat = ($2 == "COMPATIBILITY") }
+	     in_compat && /^\.It/ { item = $0; next }
+	     in_compat && item != "" {
+		if ($0 ~ /^Refused/) {
+			n = split(item, w, " ")
+			for (i = 2; i < n; i++) if (w[i] == "Fl") print w[i + 1]
+		}
+		item = ""
+	     }' "$POSTIE_SRCDIR/man/postie.1" | sed -e 's/\\-/-/g' -e 's/\\&//g' -e 's/^/-/'
 }
 
 # Runs the bash completion for a command line; the last word is the one being completed.
@@ -129,6 +146,29 @@ assert_same_options_as_help() {
 	[[ -s $BATS_TEST_TMPDIR/ignored ]] || fail "--help marks no option ignored"
 	run comm -23 "$BATS_TEST_TMPDIR/ignored" "$BATS_TEST_TMPDIR/compat"
 	assert_success
+	assert_output ''
+}
+
+@test "the man page lists in COMPATIBILITY every option of sendmail's command line" {
+	printf '%s\n' -Ac -Am -B -ba -bC -bd -bD -bh -bH -bi -bm -bp -bP -bs -bt -bv -C -D -d -e -F -f \
+		-G -h -I -i -L -m -N -n -O -o -p -Q -q -R -r -t -U -V -v -X | LC_ALL=C sort >"$BATS_TEST_TMPDIR/sendmail"
+	man_compat_options | LC_ALL=C sort -u >"$BATS_TEST_TMPDIR/compat"
+	run comm -23 "$BATS_TEST_TMPDIR/sendmail" "$BATS_TEST_TMPDIR/compat"
+	assert_success
+	assert_output ''
+}
+
+@test "every option COMPATIBILITY lists is one of postie --help or is refused as unknown with 64" {
+	man_refused_options | LC_ALL=C sort -u >"$BATS_TEST_TMPDIR/refused"
+	[[ $(wc -l <"$BATS_TEST_TMPDIR/refused") -ge 10 ]] || fail "only $(wc -l <"$BATS_TEST_TMPDIR/refused") refused options read"
+	local opt
+	while read -r opt; do
+		run -64 "$POSTIE" "$opt" x@example.org </dev/null
+		assert_output --regexp "^postie: (unknown option $opt|$opt: unknown mode)"
+	done <"$BATS_TEST_TMPDIR/refused"
+	help_options | normalize >"$BATS_TEST_TMPDIR/help"
+	man_compat_options | grep -vxF -f "$BATS_TEST_TMPDIR/refused" | normalize >"$BATS_TEST_TMPDIR/accepted"
+	run comm -13 "$BATS_TEST_TMPDIR/help" "$BATS_TEST_TMPDIR/accepted"
 	assert_output ''
 }
 
@@ -210,12 +250,75 @@ assert_same_options_as_help() {
 	assert_output ''
 	run complete_bash postie --bcc al
 	assert_output ''
-	run complete_bash postie --account al
-	assert_output ''
-	run complete_bash postie --account = al
-	assert_output ''
 	run complete_bash postie -- -
 	assert_output ''
+}
+
+# Config files with accounts, and an environment where postie's own lookup would find only them:
+# $POSTIE_CONFIG names accounts.conf (home, work); other.conf names other.
+account_configs() {
+	mkdir -p "$BATS_TEST_TMPDIR/home" "$BATS_TEST_TMPDIR/xdg/postie"
+	printf '%s\n' 'relay smtp://127.0.0.1:25' '# account commented' 'account home' \
+		'from me@home.example' '  account "work"' 'account home' 'account two words' \
+		>"$BATS_TEST_TMPDIR/accounts.conf"
+	printf 'account other\n' >"$BATS_TEST_TMPDIR/other.conf"
+	export POSTIE_CONFIG=$BATS_TEST_TMPDIR/accounts.conf HOME=$BATS_TEST_TMPDIR/home
+	export XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg
+}
+
+@test "bash offers after --account the account names of the config, each once" {
+	account_configs
+	run complete_bash postie --account ''
+	assert_output $'home\nwork'
+	run complete_bash postie -t --account w
+	assert_output work
+	run complete_bash postie --account = h
+	assert_output home
+}
+
+@test "bash reads the accounts of the -C file, else \$POSTIE_CONFIG, else the user's file" {
+	account_configs
+	cd "$BATS_TEST_TMPDIR"
+	run complete_bash postie -C other.conf --account ''
+	assert_output other
+	run complete_bash postie -Cother.conf --account ''
+	assert_output other
+	run complete_bash postie --config = other.conf --account ''
+	assert_output other
+	unset POSTIE_CONFIG
+	printf 'account mine\n' >"$XDG_CONFIG_HOME/postie/config"
+	run complete_bash postie --account ''
+	assert_output mine
+	unset XDG_CONFIG_HOME
+	mkdir -p "$HOME/.config/postie"
+	printf 'account dotconfig\n' >"$HOME/.config/postie/config"
+	run complete_bash postie --account ''
+	assert_output dotconfig
+	rm "$HOME/.config/postie/config"
+	run complete_bash postie --account ''
+	assert_output ''
+}
+
+@test "the zsh completion reads the accounts of the -C file or \$POSTIE_CONFIG" {
+	require zsh
+	account_configs
+	# _arguments, _wanted and compadd stubbed: the file defines _postie_accounts, which is run
+	# with the options _arguments would have parsed
+	run zsh -f -c '
+		_arguments() { :; }
+		_wanted() { shift 3; "$@"; }
+		compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }
+		typeset -A opt_args
+		source "$1"
+		_postie_accounts
+		print -r -- --
+		opt_args=(-C "$2")
+		_postie_accounts
+		print -r -- --
+		opt_args=(--config "$2")
+		_postie_accounts' zsh "$POSTIE_SRCDIR/completions/_postie" "$BATS_TEST_TMPDIR/other.conf"
+	assert_success
+	assert_output $'home\nwork\n--\nother\n--\nother'
 }
 
 @test "the zsh completion parses with zsh -n" {
@@ -268,6 +371,26 @@ assert_same_options_as_help() {
 	assert_line --regexp '^-odq'$'\t'
 	assert_line --regexp '^-odi'$'\t'
 	assert_line --regexp '^-odb'$'\t'
-	run fish --no-config -c 'source $argv[1]; complete -C"postie --account al"' "$POSTIE_SRCDIR/completions/postie.fish"
+	HOME=$BATS_TEST_TMPDIR POSTIE_CONFIG= XDG_CONFIG_HOME= \
+		run fish --no-config -c 'source $argv[1]; complete -C"postie --account al"' "$POSTIE_SRCDIR/completions/postie.fish"
 	assert_output ''
+}
+
+@test "fish offers after --account the account names of the -C file or \$POSTIE_CONFIG" {
+	require fish
+	account_configs
+	cd "$BATS_TEST_TMPDIR"
+	fish_complete() {
+		fish --no-config -c 'source $argv[1]; complete -C"$argv[2]"' "$POSTIE_SRCDIR/completions/postie.fish" "$1" |
+			cut -f1
+	}
+	run fish_complete 'postie --account '
+	assert_success
+	assert_output $'home\nwork'
+	run fish_complete 'postie --account w'
+	assert_output work
+	run fish_complete 'postie -C other.conf --account '
+	assert_output other
+	run fish_complete 'postie --config=other.conf --account '
+	assert_output other
 }

@@ -23,6 +23,9 @@ setup() {
 	SYSDIR=$(dirname "$SYSFILE")
 	SCRATCH=$BATS_TEST_TMPDIR/sysconf
 	mkdir -p "$SCRATCH"
+	# a system file in /etc itself (a package build): the scratch copy keeps the rest of /etc
+	[ "$SYSDIR" != /etc ] || cp -a /etc/. "$SCRATCH/" 2>/dev/null || true
+	rm -f "$SCRATCH/postie.conf"
 	message 'Subject: system\n\nbody\n'
 }
 
@@ -85,7 +88,7 @@ in_namespace() {
 	chgrp "$GID" "$world/secret.conf" && chmod 640 "$world/secret.conf"
 
 	as_nobody() {
-		unshare -m bash -c 'mount --bind "$1" /etc/group && mount --bind "$2" "$3" && shift 3 && exec "$@"' _ \
+		unshare -m bash -c 'mount --bind "$2" "$3" && mount --bind "$1" /etc/group && shift 3 && exec "$@"' _ \
 			"$BATS_TEST_TMPDIR/group" "$SCRATCH" "$SYSDIR" \
 			setpriv --reuid="$user" --regid=nogroup --clear-groups \
 			env -i PATH=/usr/bin:/bin HOME="$world/home" XDG_STATE_HOME="$world/state" "$@"

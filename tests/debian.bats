@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# debian.bats: debian/ builds the postie and postie-mta packages; apt-get installs both, which
+# replaces the machine's mail transport agent; `sendmail -t` then delivers through the installed
+# postie to the fixture; purging both takes everything away again.
+#
+# Not part of `make check`: it changes the machine, so it runs only where that is acceptable,
+# with CI=true or POSTIE_DEBIAN_TEST=1, as root (or with sudo). DEB_BUILD_OPTIONS is passed on:
+# CI sets nocheck because its other builds have run the test suite already.
+
+load helpers
+
+enabled() {
+	[[ ${CI:-} == true || ${POSTIE_DEBIAN_TEST:-} == 1 ]]
+}
+
+setup_file() {
+	enabled || return 0
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	export DEBS=$BATS_FILE_TMPDIR/src
+	# postinst creates the group postie and purging keeps it, as Debian does; the test leaves
+	# the machine's groups as it found them
+	GROUP_EXISTED=no
+	getent group postie >/dev/null && GROUP_EXISTED=yes
+	export GROUP_EXISTED
+	fixture_start
+}
+
+teardown_file() {
+	enabled || return 0
+	# a failed test must not leave the packages installed
+	if dpkg-query -W -f='${Status}\n' postie postie-mta 2>/dev/null | grep -q 'ok installed'; then
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq postie postie-mta >/dev/null 2>&1
+	fi
+	if [[ ${GROUP_EXISTED:-yes} == no ]] && getent group postie >/dev/null; then
+		as_root groupdel postie
+	fi
+	fixture_stop
+}
+
+setup() {
+	enabled || skip "installs postie-mta in place of the machine's MTA: set POSTIE_DEBIAN_TEST=1 where that is acceptable"
+	fixture_reset
+}
+
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then
+		"$@"
+	else
+		sudo -n "$@"
+	fi
+}
+
+# The one file a glob names, or a failure.
+the_deb() {
+	local files=("$DEBS"/$1)
+	[[ ${#files[@]} -eq 1 && -f ${files[0]} ]] || fail "no single $1 in $DEBS (run the build test first)"
+	printf '%s\n' "${files[0]}"
+}
+
+# The paths a package holds, without its directories and /usr/share/doc, links as "path -> target".
+deb_contents() {
+	dpkg-deb -c "$1" | awk '$1 !~ /^d/ {
+		path = $6; sub(/^\./, "", path)
+		if (path ~ /^\/usr\/share\/doc\//) next
+		print path ($7 == "->" ? " -> " $8 : "")
+	}' | LC_ALL=C sort
+}
+
+@test "dpkg-buildpackage -us -uc -b builds postie and postie-mta from a copy of the tree" {
+	require_cmd dpkg-buildpackage
+	require_cmd dh
+	mkdir -p "$DEBS/postie"
+	# the tree as it is, without VCS data and without builds made inside it
+	tar -C "$POSTIE_SRCDIR" --exclude=./.git --exclude='./build-*' --exclude=./_build \
+		--exclude=./autom4te.cache --exclude=./debian/tmp --exclude=./debian/.debhelper \
+		--exclude='./debian/postie*/' --exclude=./debian/files -cf - . | tar -C "$DEBS/postie" -xf -
+	if [[ -f $DEBS/postie/config.status ]]; then
+		make -C "$DEBS/postie" -s distclean >/dev/null
+	fi
+	cd "$DEBS/postie"
+	run dpkg-buildpackage -us -uc -b
+	[[ $status -eq 0 ]] || { echo "$output" | tail -60; fail "dpkg-buildpackage failed"; }
+	the_deb 'postie_*.deb'
+	the_deb 'postie-mta_*_all.deb'
+}
+
+@test "the postie package holds the program, both manuals and the three completions" {
+	run deb_contents "$(the_deb 'postie_*.deb')"
+	assert_output "$(printf '%s\n' /usr/bin/postie \
+		/usr/share/bash-completion/completions/postie \
+		/usr/share/fish/vendor_completions.d/postie.fish \
+		/usr/share/man/man1/postie.1.gz \
+		/usr/share/man/man5/postie.conf.5.gz \
+		/usr/share/zsh/vendor-completions/_postie)"
+}
+
+@test "the postie-mta package replaces mail-transport-agent with links to postie" {
+	local deb
+	deb=$(the_deb 'postie-mta_*_all.deb')
+	run dpkg-deb -f "$deb" Provides Conflicts Replaces Depends
+	assert_line 'Provides: mail-transport-agent'
+	assert_line 'Conflicts: mail-transport-agent'
+	assert_line 'Replaces: mail-transport-agent'
+	assert_line --regexp '^Depends: postie \(>= '
+	run deb_contents "$deb"
+	assert_output "$(printf '%s\n' '/usr/bin/mailq -> postie' '/usr/bin/newaliases -> postie' \
+		'/usr/lib/sendmail -> ../bin/postie' '/usr/sbin/sendmail -> ../bin/postie' \
+		'/usr/share/man/man1/mailq.1.gz -> postie.1.gz' \
+		'/usr/share/man/man1/newaliases.1.gz -> postie.1.gz' \
+		'/usr/share/man/man8/sendmail.8.gz -> ../man1/postie.1.gz' | LC_ALL=C sort)"
+}
+
+@test "apt-get installs both packages: postie is setgid postie and sendmail, mailq and newaliases lead to it" {
+	local postie mta
+	postie=$(the_deb 'postie_*.deb')
+	mta=$(the_deb 'postie-mta_*_all.deb')
+	run as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$postie" "$mta"
+	[[ $status -eq 0 ]] || { echo "$output" | tail -40; fail "apt-get install failed"; }
+	run dpkg-query -W -f='${Package} ${Status}\n' postie postie-mta
+	assert_output $'postie install ok installed\npostie-mta install ok installed'
+	run stat -c '%a %U %G' /usr/bin/postie
+	assert_output '2755 root postie'
+	for link in /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq /usr/bin/newaliases; do
+		assert_equal "$(readlink -f "$link")" /usr/bin/postie
+	done
+	run dpkg-query -S /usr/sbin/sendmail
+	assert_output 'postie-mta: /usr/sbin/sendmail'
+}
+
+@test "echo x | sendmail -t delivers through the installed postie to the fixture" {
+	[[ -x /usr/sbin/sendmail ]] || fail "sendmail is not installed (run the install test first)"
+	postie_config
+	run -0 bash -c "{ printf 'To: alice@example.org\nSubject: debian\n\n'; echo x; } | /usr/sbin/sendmail -t"
+	assert_output ''
+	run fixture_envelope
+	assert_line 'RCPT TO:<alice@example.org>'
+	run bash -c "tr -d '\r' <'$(fixture_data_file)' | sed '1,/^\$/d'"
+	assert_output x
+	run -0 /usr/lib/sendmail -bv root
+	assert_output --regexp '^root\.\.\. deliverable: root@example\.net '
+	run -0 mailq
+	assert_output 'Mail queue is empty'
+}
+
+@test "purging both packages removes the program, the links and the setgid override" {
+	dpkg-query -W postie >/dev/null 2>&1 || fail "postie is not installed (run the install test first)"
+	run as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq postie postie-mta
+	assert_success
+	for path in /usr/bin/postie /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq /usr/bin/newaliases \
+		/usr/share/man/man1/postie.1.gz /usr/share/bash-completion/completions/postie; do
+		[[ ! -e $path && ! -L $path ]] || fail "$path is still there"
+	done
+	run dpkg-statoverride --list /usr/bin/postie
+	assert_output ''
+	run getent group postie
+	assert_success
+}
