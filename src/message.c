@@ -349,6 +349,14 @@ static int header_option(const char *text, char **name, char **value, struct dia
 			return diag_set(d, EX_USAGE, "header '%s': the name may hold only printable ASCII without spaces", text), -2;
 	if (has_line_break(colon, strlen(colon)))
 		return diag_set(d, EX_USAGE, "header '%s': contains a line break (CR or LF)", text), -2;
+	for (const char *c = colon; *c; c++)
+		if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f) {
+			struct buf shown = {0};
+			buf_put_escaped(&shown, text);
+			diag_set(d, EX_USAGE, "header '%s': contains a control character", shown.data);
+			buf_free(&shown);
+			return -2;
+		}
 	*name = xstrndup(text, (size_t)(colon - text));
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')

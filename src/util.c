@@ -167,7 +167,9 @@ char *buf_steal(struct buf *b)
 
 void strlist_add(struct strlist *l, const char *s)
 {
-	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	/* doubling at each power of two: 100,000 recipients must not cost a realloc each */
+	if ((l->n & (l->n - 1)) == 0)
+		l->v = xreallocarray(l->v, l->n ? l->n * 2 : 1, sizeof *l->v);
 	l->v[l->n++] = xstrdup(s);
 }
 

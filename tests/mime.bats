@@ -206,3 +206,9 @@ PY
 	assert_line --index 2 "application/octet-stream None base64 report.bin $(sha "$F/report.bin") 100000"
 	cmp "$BATS_TEST_TMPDIR/composed" "$(fixture_data_file)"
 }
+
+@test "--header values with control characters are refused with 64" {
+	post 64 -s x --header $'X-A: bell\a and esc\e[2J' ops@example.org
+	assert_output "postie: header 'X-A: bell\\x07 and esc\\x1b[2J': contains a control character"
+	[ "$(fixture_count)" -eq 0 ]
+}

@@ -1,0 +1,120 @@
+/* fuzz_message.c: libFuzzer target for message.c: the input is the message on stdin (a memfd),
+ * read with -t, with -t -i, and composed (mail -s, no attachments). What message_read yields
+ * must be CRLF lines only, end with CRLF, hold no lone "." line unless -i, and every envelope
+ * address must pass addr_check_envelope. It checks invariants only and never prints. */
+#include "address.h"
+#include "message.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond)                    \
+	do {                           \
+		if (!(cond))           \
+			abort();       \
+	} while (0)
+
+static const volatile sig_atomic_t never_cancelled = 0;
+
+/* Every CR is followed by LF and every LF preceded by CR; the text ends with CRLF. */
+static void check_crlf(const char *s, size_t n)
+{
+	check(n >= 2 && s[n - 2] == '\r' && s[n - 1] == '\n');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r')
+			check(i + 1 < n && s[i + 1] == '\n');
+		else if (s[i] == '\n')
+			check(i > 0 && s[i - 1] == '\r');
+	}
+}
+
+/* No line is exactly "." (the end of DATA before libcurl's stuffing sees it). */
+static void check_no_lone_dot(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if ((i == 0 || s[i - 1] == '\n') && s[i] == '.')
+			check(!(i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n'));
+}
+
+static void run(int fd, const struct message_opts *o, size_t chunk)
+{
+	struct message *m = NULL;
+	struct diag d = {0};
+	check(lseek(fd, 0, SEEK_SET) == 0);
+	if (message_open(&m, o, fd, &d) != EX_OK) {
+		check(!m && d.code != EX_OK && d.msg[0] != '\0');
+		return;
+	}
+	const struct envelope *env = message_envelope(m);
+	struct diag why;
+	check(env->sender && (*env->sender == '\0' || addr_check_envelope(env->sender, &why) == EX_OK));
+	check(env->nrcpt > 0);
+	for (size_t i = 0; i < env->nrcpt; i++)
+		check(addr_check_envelope(env->rcpt[i], &why) == EX_OK);
+
+	struct buf out = {0};
+	char *piece = malloc(chunk);
+	check(piece);
+	for (;;) {
+		ssize_t got = message_read(m, piece, chunk, &d);
+		check(got >= 0 && (size_t)got <= chunk);
+		if (got == 0)
+			break;
+		buf_append(&out, piece, (size_t)got);
+	}
+	/* the end stays the end */
+	check(message_read(m, piece, chunk, &d) == 0);
+	check(message_input_done(m));
+	free(piece);
+	check_crlf(out.data, out.len);
+	if (!o->ignore_dots)
+		check_no_lone_dot(out.data, out.len);
+	buf_free(&out);
+	message_free(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	if (fd < 0) {
+		fd = memfd_create("fuzz_message", MFD_CLOEXEC);
+		check(fd >= 0);
+	}
+	check(ftruncate(fd, 0) == 0);
+	check(size == 0 || pwrite(fd, data, size, 0) == (ssize_t)size);
+
+	struct strlist operands = {0}, none = {0};
+	strlist_add(&operands, "root");
+	struct message_opts o = {
+		.extract = true,
+		.ignore_dots = false,
+		.compose = false,
+		.login = "root",
+		.domain = "example.net",
+		.operands = &operands,
+		.to = &none,
+		.cc = &none,
+		.bcc = &none,
+		.attach = &none,
+		.headers = &none,
+		.cancel = &never_cancelled,
+		.rewrite_headers = true,
+	};
+	/* chunk sizes that split CRLF pairs and header lines differently each time */
+	run(fd, &o, 1 + size % 13);
+	o.ignore_dots = true;
+	run(fd, &o, 4096);
+	o.extract = false;
+	o.ignore_dots = false;
+	o.compose = true;
+	o.subject = "fuzz";
+	run(fd, &o, 61);
+	strlist_free(&operands);
+	return 0;
+}
