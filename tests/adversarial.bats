@@ -171,6 +171,7 @@ sys.stdout.write(",\n ".join(",".join(words[i:i + 10]) for i in range(0, n, 10))
 	require_cmd setpriv
 	local uid=4242
 	while getent passwd "$uid" >/dev/null; do uid=$((uid + 1)); done
+	skip_unless_sysconfdir_reachable "$uid"
 	# /dev/fd/5 reaches the config without search permission on $BATS_TEST_TMPDIR
 	run -78 env POSTIE_CONFIG=/dev/fd/5 LOGNAME=$'evil\r\nRSET' USER= \
 		setpriv --reuid="$uid" --regid="$uid" --clear-groups "$POSTIE" b@example.org \
