@@ -499,6 +499,21 @@ static int apply_secret(struct layer *l, enum key k, const struct origin *at, co
 	return EX_OK;
 }
 
+/* Decimal digits only, from 1 to max; sets *out (untouched on failure). */
+static bool bounded_number(const char *text, long max, long *out)
+{
+	long n = 0;
+	for (const char *q = text; *q; q++) {
+		if (*q < '0' || *q > '9' || n > max)
+			return false;
+		n = n * 10 + (*q - '0');
+	}
+	if (n < 1 || n > max)
+		return false;
+	*out = n;
+	return true;
+}
+
 static int apply_key(struct config_state *st, struct layer *l, const struct origin *at,
 		     const char *key, const char *value, struct diag *d)
 {
@@ -521,7 +536,6 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 
 	int rc = EX_OK;
 	char *path = NULL;
-	long n;
 	switch ((enum key)k) {
 	case K_RELAY:
 		rc = apply_relay(l, at, value, d);
@@ -608,32 +622,12 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		rc = apply_local_domains(l, at, value, d);
 		break;
 	case K_MAX_RECIPIENTS:
-		n = 0;
-		for (const char *q = value; *q; q++) {
-			if (*q < '0' || *q > '9' || n > 1000000) {
-				n = -1;
-				break;
-			}
-			n = n * 10 + (*q - '0');
-		}
-		if (n < 1 || n > 1000000)
+		if (!bounded_number(value, 1000000, &l->num[k]))
 			rc = bad(d, at, "max-recipients '%s' is not a number (1-1000000)", value);
-		else
-			l->num[k] = n;
 		break;
 	case K_TIMEOUT:
-		n = 0;
-		for (const char *q = value; *q; q++) {
-			if (*q < '0' || *q > '9' || n > 86400) {
-				n = -1;
-				break;
-			}
-			n = n * 10 + (*q - '0');
-		}
-		if (n < 1 || n > 86400)
+		if (!bounded_number(value, 86400, &l->num[k]))
 			rc = bad(d, at, "timeout '%s' is not a number of seconds (1-86400)", value);
-		else
-			l->num[k] = n;
 		break;
 	case K_QUEUE_LIFETIME:
 		if (!config_duration(value, &l->num[k]))

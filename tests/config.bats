@@ -97,3 +97,12 @@ setup() {
 	run received_header
 	assert_line --regexp '^Message-ID: <.*@mail\.example\.com>$'
 }
+
+@test "max-recipients must be a number from 1 to 1000000" {
+	printf 'relay smtp://127.0.0.1:%s\nmax-recipients 0\n' "$SMTP_PORT" >"$POSTIE_CONFIG"
+	post 78 bob@example.org
+	assert_output "postie: $POSTIE_CONFIG:2: max-recipients '0' is not a number (1-1000000)"
+	printf 'relay smtp://127.0.0.1:%s\nmax-recipients lots\n' "$SMTP_PORT" >"$POSTIE_CONFIG"
+	post 78 bob@example.org
+	assert_output "postie: $POSTIE_CONFIG:2: max-recipients 'lots' is not a number (1-1000000)"
+}
