@@ -5,6 +5,7 @@
 #include "app.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -41,9 +42,22 @@
 /* Set by SIGTERM, SIGINT and SIGHUP: the transfer stops, a fully read message is queued. */
 static volatile sig_atomic_t interrupted;
 
+/* -bs only: the handler also writes a byte here, so that smtpd's poll wakes even when the
+ * signal came between its check of the flag and the poll. */
+static int signal_pipe_r = -1;
+static volatile sig_atomic_t signal_pipe_w = -1;
+
 static void on_signal(int sig)
 {
 	interrupted = sig;
+	int fd = signal_pipe_w;
+	if (fd >= 0) {
+		int saved = errno;
+		if (write(fd, "", 1) < 0) {
+			/* full (a byte is already there) or closed: either way nothing to do */
+		}
+		errno = saved;
+	}
 }
 
 static void catch_signals(void)
@@ -1270,6 +1284,12 @@ int app_smtp(const struct cli_opts *o, struct diag *d)
 	int rc = run_open(&r, o, d);
 	bool curl_ready = false;
 	if (rc == EX_OK) {
+		/* fds 0-2 are open, so a pipe is never 0, smtpd's "none" */
+		int fds[2];
+		if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0) {
+			signal_pipe_r = fds[0];
+			signal_pipe_w = fds[1];
+		}
 		catch_signals();
 		rc = submit_global_init(d);
 		curl_ready = rc == EX_OK;
@@ -1280,6 +1300,7 @@ int app_smtp(const struct cli_opts *o, struct diag *d)
 			.max_rcpts = 1000,
 			.timeout = r.acct->timeout,
 			.cancel = &interrupted,
+			.cancel_fd = signal_pipe_r > 0 ? signal_pipe_r : 0,
 			.check_rcpt = session_rcpt,
 			.check_sender = session_sender,
 			.deliver = session_deliver,
@@ -1295,6 +1316,13 @@ int app_smtp(const struct cli_opts *o, struct diag *d)
 	if (curl_ready)
 		submit_global_cleanup();
 	run_close(&r);
+	if (signal_pipe_r >= 0) {
+		int w = signal_pipe_w;
+		signal_pipe_w = -1;	/* the handler stops writing before the close */
+		close(w);
+		close(signal_pipe_r);
+		signal_pipe_r = -1;
+	}
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "smtpd.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ int smtpd_parse_describe(const char *line, size_t len, char *out, size_t outlen)
 
 #define SMTPD_BUFSIZE (16 * 1024)	/* input buffer: must hold more than one whole line */
 #define SMTPD_OUT_FLUSH 4096		/* replies pending past this are written at once */
+#define SMTPD_WRITE_CHUNK 4096		/* <= PIPE_BUF: a pipe that polls writable takes it whole */
 
 enum verb {
 	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_HELP, V_VRFY, V_QUIT,
@@ -65,6 +67,8 @@ struct smtpd {
 	bool eof;
 	size_t start, end;		/* unread input is in[start, end) */
 	struct buf out;			/* replies not written yet */
+	bool out_failed;		/* the output timed out or failed: nothing more is written */
+	bool stopping;			/* the cancel descriptor became readable */
 
 	/* the transaction */
 	bool in_mail;
@@ -325,40 +329,88 @@ static int fail(struct smtpd *s, int code, int err, const char *fmt, ...)
 
 static bool cancelled(const struct smtpd *s)
 {
-	return s->p->cancel && *s->p->cancel;
+	return s->stopping || (s->p->cancel && *s->p->cancel);
 }
 
-/* Writes the pending replies (even after a failure: a 421 goes out after it). Returns 0, or -1
- * with s->fatal set. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The end of the configured timeout from now, in now_ms() time; -1 when it waits for ever. */
+static long long deadline_from_now(const struct smtpd *s)
+{
+	return s->p->timeout > 0 ? now_ms() + (long long)s->p->timeout * 1000 : -1;
+}
+
+enum wait_result { WAIT_READY, WAIT_TIMEOUT, WAIT_CANCEL, WAIT_ERROR };
+
+/* Waits for events on fd until the deadline. With watch_cancel, a cancel ends the wait too:
+ * the flag, or the cancel descriptor turning readable, which wakes the poll even when the
+ * signal came between the check of the flag and the poll. WAIT_ERROR leaves errno set. */
+static enum wait_result wait_fd(struct smtpd *s, int fd, short events, long long deadline,
+				bool watch_cancel)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = fd, .events = events },
+		{ .fd = s->p->cancel_fd, .events = POLLIN },
+	};
+	nfds_t n = watch_cancel && s->p->cancel_fd > 0 ? 2 : 1;
+	for (;;) {
+		if (watch_cancel && cancelled(s))
+			return WAIT_CANCEL;
+		long long left = deadline < 0 ? -1 : deadline - now_ms();
+		if (deadline >= 0 && left < 0)
+			left = 0;
+		int r = poll(pfd, n, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0 && pfd[0].revents)
+			return WAIT_READY;
+		if (r > 0 && n == 2 && pfd[1].revents) {
+			s->stopping = true;
+			return WAIT_CANCEL;
+		}
+		if (r == 0 && deadline >= 0 && now_ms() >= deadline)
+			return WAIT_TIMEOUT;
+		if (r < 0 && errno != EINTR)
+			return WAIT_ERROR;
+	}
+}
+
+/* Writes the pending replies (even after a failure: a 421 goes out after it), never blocking
+ * in write(2) for longer than the timeout: a client that stops reading its replies must not
+ * hold postie for ever. Returns 0, or -1 with s->fatal set. */
 static int flush(struct smtpd *s)
 {
 	size_t off = 0;
 	int rc = 0;
-	while (off < s->out.len) {
-		ssize_t n = write(s->out_fd, s->out.data + off, s->out.len - off);
-		if (n >= 0) {
-			off += (size_t)n;
-			continue;
+	long long deadline = deadline_from_now(s);
+	bool watch_cancel = !cancelled(s);	/* once cancelled, the 421 must still go out */
+	while (off < s->out.len && !s->out_failed) {
+		enum wait_result w = wait_fd(s, s->out_fd, POLLOUT, deadline, watch_cancel);
+		if (w == WAIT_READY) {
+			size_t len = s->out.len - off;
+			ssize_t n = write(s->out_fd, s->out.data + off,
+					  len < SMTPD_WRITE_CHUNK ? len : SMTPD_WRITE_CHUNK);
+			if (n >= 0)
+				off += (size_t)n;
+			else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+				w = WAIT_ERROR;
 		}
-		if (errno == EINTR && !cancelled(s))
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			/* a non-blocking output: wait until it drains, as long as for input */
-			struct pollfd pfd = { .fd = s->out_fd, .events = POLLOUT };
-			int t = s->p->timeout > 0 && s->p->timeout < 0x7fffffff / 1000
-					? (int)s->p->timeout * 1000 : -1;
-			int r = poll(&pfd, 1, t);
-			if (r > 0 || (r < 0 && errno == EINTR && !cancelled(s)))
-				continue;
-			if (r == 0)
-				errno = ETIMEDOUT;
-		}
-		int err = errno;
-		if (err == EINTR)
+		if (w == WAIT_CANCEL) {
+			/* what is pending still goes out, within the same deadline */
 			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
-		else
+			watch_cancel = false;
+		} else if (w == WAIT_TIMEOUT) {
+			rc = fail(s, EX_TEMPFAIL, ETIMEDOUT,
+				  "timed out after %ld s writing to the SMTP client", s->p->timeout);
+			s->out_failed = true;
+		} else if (w == WAIT_ERROR) {
+			int err = errno;
 			rc = fail(s, EX_IOERR, err, "cannot write the SMTP reply: %s", strerror(err));
-		break;
+			s->out_failed = true;
+		}
 	}
 	buf_reset(&s->out);
 	return rc;
@@ -414,13 +466,6 @@ static void reply_text(struct smtpd *s, int code, const char *text, const char *
 
 /* --- input --------------------------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for input: the pending replies are written first unless input is already there (the
  * client may be waiting for them before it sends more: RFC 2920 3.1). Returns 1 when input is
  * ready, -1 with s->fatal set on a timeout (421 sent), a cancel (421 sent) or an error. */
@@ -434,26 +479,19 @@ static int wait_input(struct smtpd *s)
 		if (flush(s) < 0)
 			return -1;
 	}
-	long long deadline = s->p->timeout > 0 ? now_ms() + (long long)s->p->timeout * 1000 : -1;
-	for (;;) {
-		if (cancelled(s))
-			break;
-		long long left = deadline < 0 ? -1 : deadline - now_ms();
-		if (deadline >= 0 && left < 0)
-			left = 0;
-		int r = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0 && deadline >= 0 && now_ms() >= deadline) {
-			fail(s, EX_TEMPFAIL, ETIMEDOUT,
-			     "timed out after %ld s waiting for the SMTP client", s->p->timeout);
-			reply(s, "421 4.4.2 %s timeout", s->domain);
-			flush(s);
-			return -1;
-		}
-		if (r < 0 && errno != EINTR)
-			return fail(s, EX_IOERR, errno, "cannot wait for the input: %s",
-				    strerror(errno));
+	switch (wait_fd(s, s->in_fd, POLLIN, deadline_from_now(s), true)) {
+	case WAIT_READY:
+		return 1;
+	case WAIT_TIMEOUT:
+		fail(s, EX_TEMPFAIL, ETIMEDOUT,
+		     "timed out after %ld s waiting for the SMTP client", s->p->timeout);
+		reply(s, "421 4.4.2 %s timeout", s->domain);
+		flush(s);
+		return -1;
+	case WAIT_ERROR:
+		return fail(s, EX_IOERR, errno, "cannot wait for the input: %s", strerror(errno));
+	case WAIT_CANCEL:
+		break;
 	}
 	fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
 	reply(s, "421 4.3.2 %s shutting down", s->domain);

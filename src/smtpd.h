@@ -23,8 +23,11 @@ struct smtpd_params {
 	const char *domain;		/* in the greeting and the HELO/EHLO reply */
 	unsigned long long size_limit;	/* advertised with SIZE; 0 for none (plain "SIZE") */
 	size_t max_rcpts;		/* a RCPT past this many gets 452 */
-	long timeout;			/* seconds to wait for a command; then 421 and the end */
+	long timeout;			/* seconds to wait for a command, or for the client to
+					 * take a reply; then 421 (if it can) and the end */
 	const volatile sig_atomic_t *cancel;	/* set by a signal: 421 and the end */
+	int cancel_fd;			/* 0 for none, or a descriptor that turns readable when
+					 * cancel is set (a pipe the signal handler writes to) */
 
 	/* Checks one recipient of RCPT TO (the address between the brackets, possibly a bare
 	 * name). Returns a reply code: 250 with *out set (the address as it will be delivered,
@@ -49,7 +52,8 @@ struct smtpd_params {
  * before every read that could block (so pipelined commands are answered in order).
  * Returns EX_OK after QUIT; EX_PROTOCOL (with d) when the input ended without QUIT (an open
  * transaction is dropped: nothing without a 250 is delivered); EX_TEMPFAIL after a timeout or
- * a cancel (421 sent); EX_IOERR when the output cannot be written. */
+ * a cancel (421 sent), or when the client takes no reply for the timeout; EX_IOERR when the
+ * output cannot be written. */
 int smtpd_run(const struct smtpd_params *p, int in_fd, int out_fd, struct diag *d);
 
 #endif

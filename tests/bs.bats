@@ -265,6 +265,42 @@ print("exit", postie.wait())
 	[ "$(fixture_count)" -eq 1 ]
 }
 
+@test "a client that stops reading the replies: exit 75 after the timeout, nothing delivered" {
+	postie_config 'timeout 2'
+	# 2.8 MB of replies into a pipe whose reader never reads: write(2) would block for ever
+	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n' >"$BATS_TEST_TMPDIR/dialogue"
+	yes NOOP | head -n 200000 >>"$BATS_TEST_TMPDIR/dialogue"
+	printf 'DATA\r\nSubject: x\r\n\r\nnever\r\n.\r\nQUIT\r\n' >>"$BATS_TEST_TMPDIR/dialogue"
+	mkfifo "$BATS_TEST_TMPDIR/replies"
+	local reader
+	exec {reader}<>"$BATS_TEST_TMPDIR/replies"
+	run -75 --separate-stderr timeout -k 5 30 bash -c 'exec "$1" -bs <"$2" >"$3"' _ \
+		"$POSTIE" "$BATS_TEST_TMPDIR/dialogue" "$BATS_TEST_TMPDIR/replies"
+	exec {reader}<&-
+	assert_equal "$stderr" 'postie: timed out after 2 s writing to the SMTP client'
+	[ "$(fixture_count)" -eq 0 ]
+	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
+}
+
+@test "SIGTERM while waiting for a command: 421 4.3.2 at once and exit 75, not the timeout" {
+	postie_config 'timeout 60'
+	run -0 --separate-stderr /usr/bin/python3 -I -c '
+import signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "-bs"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+print(p.stdout.readline().decode().rstrip())
+p.stdin.write(b"HELO c\r\n"); p.stdin.flush()
+print(p.stdout.readline().decode().rstrip())
+t0 = time.monotonic()
+p.send_signal(signal.SIGTERM)
+print(repr(p.stdout.readline().decode()))
+print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
+' "$POSTIE"
+	assert_line --index 2 --regexp "^'421 4\.3\.2 .* shutting down\\\\r\\\\n'\$"
+	assert_line --index 3 'exit 75 fast'
+	assert_equal "$stderr" 'postie: interrupted by a signal'
+	[ "$(fixture_count)" -eq 0 ]
+}
+
 @test "a relay that is down: the final dot gets 250 queued as ID and the queue holds it" {
 	fixture_fault greeting '421 4.3.2 down'
 	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: later\r\n\r\nqueued\r\n.\r\nQUIT\r\n'

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "smtpd.h"
@@ -726,6 +727,66 @@ static void test_parser(void)
 	       "a NUL inside a command is refused");
 }
 
+/* A client that sends commands but never reads a reply: its pipe fills up, and the session
+ * must end after the timeout instead of blocking in write(2) for ever. */
+static void test_client_not_reading(void)
+{
+	struct stub st = {0};
+	struct smtpd_params p = params(&st);
+	p.timeout = 1;
+	FILE *in = tmpfile();
+	if (!in)
+		exit(99);
+	for (int i = 0; i < 100000; i++)
+		fputs("NOOP\r\n", in);
+	fflush(in);
+	rewind(in);
+	int outfd[2];
+	if (pipe(outfd) < 0)
+		exit(99);
+	struct diag d = {0};
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = smtpd_run(&p, fileno(in), outfd[1], &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is_int(rc, EX_TEMPFAIL, "a client that reads no reply: EX_TEMPFAIL");
+	is_str(d.msg, "timed out after 1 s writing to the SMTP client",
+	       "a client that reads no reply: the message");
+	ok(t1.tv_sec - t0.tv_sec < 10, "a client that reads no reply: the session ends (%lld s)",
+	   (long long)(t1.tv_sec - t0.tv_sec));
+	fclose(in);
+	close(outfd[0]);
+	close(outfd[1]);
+}
+
+/* The cancel descriptor alone (its byte written, the flag not seen yet: the signal came between
+ * the check and the poll) ends the wait at once with the cancel's 421, not the timeout's. */
+static void test_cancel_fd(void)
+{
+	struct stub st = {0};
+	struct smtpd_params p = params(&st);
+	static const volatile sig_atomic_t never = 0;
+	int wake[2];
+	if (pipe(wake) < 0 || write(wake[1], "", 1) != 1)
+		exit(99);
+	p.timeout = 30;
+	p.cancel = &never;
+	p.cancel_fd = wake[0];
+	int rc;
+	struct diag d;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *out = session_with(&p, "NOOP\r\n", 6, true, &rc, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is_str(out, G "250 2.0.0 Ok\r\n421 4.3.2 " DOMAIN " shutting down\r\n",
+	       "a readable cancel descriptor while waiting for a command gets 421");
+	is_int(rc, EX_TEMPFAIL, "a readable cancel descriptor returns EX_TEMPFAIL");
+	ok(t1.tv_sec - t0.tv_sec < 10, "a readable cancel descriptor: no wait for the timeout");
+	free(out);
+	close(wake[0]);
+	close(wake[1]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -739,5 +800,7 @@ int main(void)
 	test_timeout_and_cancel();
 	test_write_error();
 	test_nonblocking_output();
+	test_client_not_reading();
+	test_cancel_fd();
 	return done_testing();
 }
