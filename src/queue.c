@@ -539,6 +539,28 @@ static int compare_meta(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* Whether id.has in dir lacks its id.lacks and is older than QUEUE_ORPHAN_SECONDS; if so it is
+ * described in problems. Such half an entry is never sent, nor deleted: it is left for the
+ * administrator. Younger, it may be a run's commit or removal in progress. */
+static bool old_half_entry(DIR *dir, const char *path, const char *id, const char *has,
+			   const char *lacks, struct strlist *problems)
+{
+	char *have = xasprintf("%s.%s", id, has), *want = xasprintf("%s.%s", id, lacks);
+	struct stat st;
+	bool old = fstatat(dirfd(dir), want, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
+		&& fstatat(dirfd(dir), have, &st, AT_SYMLINK_NOFOLLOW) == 0
+		&& st.st_mtime + QUEUE_ORPHAN_SECONDS <= time(NULL);
+	if (old) {
+		char *text = xasprintf("%s/%s: its %s file %s is missing", path, have,
+				       strcmp(lacks, "env") == 0 ? "envelope" : "message", want);
+		strlist_add(problems, text);
+		free(text);
+	}
+	free(have);
+	free(want);
+	return old;
+}
+
 int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 	       struct strlist *problems, struct diag *d)
 {
@@ -554,18 +576,25 @@ int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 	}
 	struct queue_meta *list = NULL;
 	size_t count = 0;
+	struct strlist messages = {0};
 	struct dirent *e;
 	while ((e = readdir(dir))) {
 		size_t len = strlen(e->d_name);
-		if (len < 5 || strcmp(e->d_name + len - 4, ".env") != 0)
+		if (len < 5)
 			continue;
+		bool env = strcmp(e->d_name + len - 4, ".env") == 0;
 		char *id = xstrndup(e->d_name, len - 4);
 		struct queue_meta m;
 		struct diag why;
-		if (!valid_id(id)) {
+		if (!env) {
+			if (strcmp(e->d_name + len - 4, ".msg") == 0 && valid_id(id))
+				strlist_add(&messages, id);
+		} else if (!valid_id(id)) {
 			char *text = xasprintf("%s/%s: not a queue file name", path, e->d_name);
 			strlist_add(problems, text);
 			free(text);
+		} else if (old_half_entry(dir, path, id, "env", "msg", problems)) {
+			/* not listed: it can never be delivered */
 		} else if (read_meta(q, sub, id, &m, &why) == EX_OK) {
 			list = xreallocarray(list, count + 1, sizeof *list);
 			list[count++] = m;
@@ -574,6 +603,10 @@ int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 		}
 		free(id);
 	}
+	/* after the listing: a .env created meanwhile is then seen */
+	for (size_t i = 0; i < messages.n; i++)
+		old_half_entry(dir, path, messages.v[i], "msg", "env", problems);
+	strlist_free(&messages);
 	closedir(dir);
 	free(path);
 	if (count)

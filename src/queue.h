@@ -67,7 +67,10 @@ void spool_discard(struct spool *s);
 
 /* Lists the entries of q/ (or failed/), oldest first, reading each envelope file. Entries that
  * cannot be read or fail the checks are skipped and described in *problems (one line each,
- * caller frees). Returns EX_OK with *out and *n (free with queue_list_free). */
+ * caller frees). So is half an entry (a message file without its envelope file, or the
+ * reverse) once it is older than QUEUE_ORPHAN_SECONDS: younger, it may be a run's commit or
+ * removal in progress. Returns EX_OK with *out and *n (free with queue_list_free). */
+#define QUEUE_ORPHAN_SECONDS 3600
 int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 	       struct strlist *problems, struct diag *d);
 void queue_list_free(struct queue_meta *list, size_t n);

@@ -590,6 +590,25 @@ open(p, "wb").write(data)
 	assert_output 'Mail queue is empty'
 }
 
+@test "half an entry older than an hour is reported by -q and mailq, never sent nor deleted" {
+	local lone_msg lone_env
+	lone_msg=$(enqueue r1@example.org)
+	lone_env=$(enqueue r2@example.org)
+	rm "$Q/q/$lone_msg.env" "$Q/q/$lone_env.msg"
+	touch -d '61 minutes ago' "$Q/q/$lone_msg.msg" "$Q/q/$lone_env.env"
+	local m="$Q/q/$lone_msg.msg: its envelope file $lone_msg.env is missing"
+	local e="$Q/q/$lone_env.env: its message file $lone_env.msg is missing"
+	run -0 --separate-stderr postie -q
+	assert_output ''
+	# in readdir order, which is the file system's: compared sorted
+	assert_equal "$(sort <<<"$stderr")" "$(printf 'postie: %s: refused, not sent\n' "$m" "$e" | sort)"
+	nothing_sent
+	[ -f "$Q/q/$lone_msg.msg" ] && [ -f "$Q/q/$lone_env.env" ]
+	run -0 --separate-stderr postie -bp
+	assert_output 'Mail queue is empty'
+	assert_equal "$(sort <<<"$stderr")" "$(printf 'postie: %s\n' "$m" "$e" | sort)"
+}
+
 @test "attempts and next-attempt beyond 64 bits are refused and kept, never sent" {
 	local id
 	id=$(enqueue r1@example.org)
