@@ -998,6 +998,12 @@ int app_queue_run(const struct cli_opts *o, struct diag *d)
 		rc = diag_set(d, r.queue_error.code, "%s", r.queue_error.msg);
 	if (rc == EX_OK) {
 		catch_signals();
+		struct strlist swept = {0};
+		queue_sweep_tmp(r.queue, &swept);
+		for (size_t i = 0; i < swept.n; i++)
+			fprintf(stderr, "postie: %s: removed, a spool file untouched for a day: "
+				"its run did not finish\n", swept.v[i]);
+		strlist_free(&swept);
 		rc = submit_global_init(d);
 		if (rc == EX_OK) {
 			rc = flush_queue(&r, NULL, NULL, 0, d);

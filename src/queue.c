@@ -623,6 +623,28 @@ void queue_list_free(struct queue_meta *list, size_t n)
 	free(list);
 }
 
+void queue_sweep_tmp(struct queue *q, struct strlist *removed)
+{
+	char *path = xasprintf("%s/tmp", q->dir);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
+		    || fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
+		    || S_ISDIR(st.st_mode) || st.st_mtime + QUEUE_TMP_SECONDS > time(NULL))
+			continue;
+		if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+			char *gone = xasprintf("%s/%s", path, e->d_name);
+			strlist_add(removed, gone);
+			free(gone);
+		}
+	}
+	if (dir)
+		closedir(dir);
+	free(path);
+}
+
 int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct diag *d)
 {
 	*out = NULL;

@@ -75,6 +75,13 @@ int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 	       struct strlist *problems, struct diag *d);
 void queue_list_free(struct queue_meta *list, size_t n);
 
+/* Removes what runs that ended abnormally (killed, or a crash of the machine) left in tmp/:
+ * files not modified for QUEUE_TMP_SECONDS. None holds an accepted message, since a message is
+ * accepted only once it is renamed out of tmp/ (or taken by the relay); a run still writing
+ * one keeps it fresh. Adds each removed path to *removed. */
+#define QUEUE_TMP_SECONDS (24 * 3600)
+void queue_sweep_tmp(struct queue *q, struct strlist *removed);
+
 /* Locks entry id of q/ for delivery: opens its message file with O_NOFOLLOW, checks it is a
  * regular file with one link owned by the effective user, takes an exclusive non-blocking
  * flock on it, then reads and checks the envelope file the same way. Returns EX_OK with *out;

@@ -215,6 +215,22 @@ for i in range(50 * 1024 * 1024 // len(line)):
 	assert_output ''
 }
 
+@test "postie -q removes spool files untouched for a day from tmp/, and keeps younger ones" {
+	# what a killed run leaves: a partial spool and an envelope's temporary file
+	run -0 "$POSTIE" -q
+	printf 'Subject: half\r\n\r\nread before the ' >"$Q/tmp/20261126-100000-0badcafe.msg"
+	printf 'postie-queue 1\n' >"$Q/tmp/20261126-100000-0badcafe.env"
+	printf 'Subject: now\r\n' >"$Q/tmp/20261128-100000-00c0ffee.msg"
+	touch -d '25 hours ago' "$Q/tmp/20261126-100000-0badcafe.msg" "$Q/tmp/20261126-100000-0badcafe.env"
+	touch -d '23 hours ago' "$Q/tmp/20261128-100000-00c0ffee.msg"
+	run -0 --separate-stderr "$POSTIE" -q
+	local why='removed, a spool file untouched for a day: its run did not finish'
+	assert_equal "$(sort <<<"$stderr")" "$(printf "postie: $Q/tmp/%s: $why\n" \
+		20261126-100000-0badcafe.env 20261126-100000-0badcafe.msg | sort)"
+	[ "$(ls "$Q/tmp")" = 20261128-100000-00c0ffee.msg ]
+	[ "$(fixture_count)" -eq 0 ] && [ "$(count_queued)" -eq 0 ]
+}
+
 @test "a send that works delivers what is due for the same relay over the same connection" {
 	post 0 -odq -f a@example.org queued@example.org
 	post 0 -f a@example.org now@example.org
