@@ -84,9 +84,11 @@ deb_contents() {
 	the_deb 'postie-mta_*_all.deb'
 }
 
-@test "the postie package holds the program, both manuals and the three completions" {
+@test "the postie package holds the program, both manuals, the three completions and the queue timer" {
 	run deb_contents "$(the_deb 'postie_*.deb')"
-	assert_output "$(printf '%s\n' /usr/bin/postie \
+	assert_output "$(printf '%s\n' /lib/systemd/system/postie-queue.service \
+		/lib/systemd/system/postie-queue.timer \
+		/usr/bin/postie \
 		/usr/share/bash-completion/completions/postie \
 		/usr/share/fish/vendor_completions.d/postie.fish \
 		/usr/share/man/man1/postie.1.gz \
@@ -125,6 +127,15 @@ deb_contents() {
 	done
 	run dpkg-query -S /usr/sbin/sendmail
 	assert_output 'postie-mta: /usr/sbin/sendmail'
+	# root's queue is delivered every 5 minutes: the timer is enabled (started too where
+	# systemd runs; a container has none)
+	[[ -L /etc/systemd/system/timers.target.wants/postie-queue.timer ]] || fail "postie-queue.timer is not enabled"
+	run grep -x 'ExecStart=/usr/bin/postie -q' /lib/systemd/system/postie-queue.service
+	assert_success
+	if command -v systemd-analyze >/dev/null; then
+		run systemd-analyze verify /lib/systemd/system/postie-queue.timer
+		assert_output ''
+	fi
 }
 
 @test "echo x | sendmail -t delivers through the installed postie to the fixture" {
@@ -148,6 +159,9 @@ deb_contents() {
 	assert_success
 	for path in /usr/bin/postie /usr/sbin/sendmail /usr/lib/sendmail /usr/bin/mailq /usr/bin/newaliases \
 		/usr/share/man/man1/postie.1.gz /usr/share/bash-completion/completions/postie; do
+		[[ ! -e $path && ! -L $path ]] || fail "$path is still there"
+	done
+	for path in /lib/systemd/system/postie-queue.timer /etc/systemd/system/timers.target.wants/postie-queue.timer; do
 		[[ ! -e $path && ! -L $path ]] || fail "$path is still there"
 	done
 	run dpkg-statoverride --list /usr/bin/postie
