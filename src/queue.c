@@ -401,6 +401,9 @@ int spool_create(struct queue *q, time_t now, struct spool **out, struct diag *d
 		char *path = entry_path(q, "tmp", id, "msg");
 		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
+			/* held until the spool is closed, past its rename into q/: the sweep of
+			 * tmp/ and the report of half entries leave a locked file alone */
+			flock(fd, LOCK_EX | LOCK_NB);
 			struct spool *s = xcalloc(1, sizeof *s);
 			s->q = q;
 			s->id = id;
@@ -539,17 +542,22 @@ static int compare_meta(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* Whether id.has in dir lacks its id.lacks and is older than QUEUE_ORPHAN_SECONDS; if so it is
- * described in problems. Such half an entry is never sent, nor deleted: it is left for the
- * administrator. Younger, it may be a run's commit or removal in progress. */
+/* Whether id.has in dir lacks its id.lacks, is older than QUEUE_ORPHAN_SECONDS and is not
+ * locked; if so it is described in problems. Such half an entry is never sent, nor deleted: it
+ * is left for the administrator. A run that is committing, removing or moving an entry holds
+ * the lock of its message file; a fresh half may also be a commit whose run has just died. */
 static bool old_half_entry(DIR *dir, const char *path, const char *id, const char *has,
 			   const char *lacks, struct strlist *problems)
 {
 	char *have = xasprintf("%s.%s", id, has), *want = xasprintf("%s.%s", id, lacks);
+	int fd = openat(dirfd(dir), have, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
-	bool old = fstatat(dirfd(dir), want, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
-		&& fstatat(dirfd(dir), have, &st, AT_SYMLINK_NOFOLLOW) == 0
-		&& st.st_mtime + QUEUE_ORPHAN_SECONDS <= time(NULL);
+	bool old = fd >= 0 && fstatat(dirfd(dir), want, &st, AT_SYMLINK_NOFOLLOW) < 0
+		&& errno == ENOENT && fstat(fd, &st) == 0
+		&& st.st_mtime + QUEUE_ORPHAN_SECONDS <= time(NULL)
+		&& flock(fd, LOCK_SH | LOCK_NB) == 0;
+	if (fd >= 0)
+		close(fd);
 	if (old) {
 		char *text = xasprintf("%s/%s: its %s file %s is missing", path, have,
 				       strcmp(lacks, "env") == 0 ? "envelope" : "message", want);
@@ -629,16 +637,22 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed)
 	DIR *dir = opendir(path);
 	struct dirent *e;
 	while (dir && (e = readdir(dir))) {
-		struct stat st;
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
-		    || fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0
-		    || S_ISDIR(st.st_mode) || st.st_mtime + QUEUE_TMP_SECONDS > time(NULL))
+		if (e->d_name[0] == '.')
+			continue;	/* "." and "..": postie's names never start with a dot */
+		int fd = openat(dirfd(dir), e->d_name,
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
 			continue;
-		if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+		/* a run whose input has been silent for a day still holds its spool's lock */
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+		    && st.st_mtime + QUEUE_TMP_SECONDS <= time(NULL)
+		    && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(dir), e->d_name, 0) == 0) {
 			char *gone = xasprintf("%s/%s", path, e->d_name);
 			strlist_add(removed, gone);
 			free(gone);
 		}
+		close(fd);
 	}
 	if (dir)
 		closedir(dir);

@@ -68,17 +68,19 @@ void spool_discard(struct spool *s);
 /* Lists the entries of q/ (or failed/), oldest first, reading each envelope file. Entries that
  * cannot be read or fail the checks are skipped and described in *problems (one line each,
  * caller frees). So is half an entry (a message file without its envelope file, or the
- * reverse) once it is older than QUEUE_ORPHAN_SECONDS: younger, it may be a run's commit or
- * removal in progress. Returns EX_OK with *out and *n (free with queue_list_free). */
+ * reverse) that is older than QUEUE_ORPHAN_SECONDS and not locked: a run committing, removing
+ * or moving an entry holds its message file's lock. Returns EX_OK with *out and *n (free with
+ * queue_list_free). */
 #define QUEUE_ORPHAN_SECONDS 3600
 int queue_list(struct queue *q, bool failed, struct queue_meta **out, size_t *n,
 	       struct strlist *problems, struct diag *d);
 void queue_list_free(struct queue_meta *list, size_t n);
 
 /* Removes what runs that ended abnormally (killed, or a crash of the machine) left in tmp/:
- * files not modified for QUEUE_TMP_SECONDS. None holds an accepted message, since a message is
- * accepted only once it is renamed out of tmp/ (or taken by the relay); a run still writing
- * one keeps it fresh. Adds each removed path to *removed. */
+ * regular files not modified for QUEUE_TMP_SECONDS and not locked. None holds an accepted
+ * message, since a message is accepted only once it is renamed out of tmp/ (or taken by the
+ * relay), and a live run holds its spool's lock however long its input is silent. Adds each
+ * removed path to *removed. */
 #define QUEUE_TMP_SECONDS (24 * 3600)
 void queue_sweep_tmp(struct queue *q, struct strlist *removed);
 

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +69,7 @@ struct smtpd {
 	bool eof;
 	size_t start, end;		/* unread input is in[start, end) */
 	struct buf out;			/* replies not written yet */
+	bool out_socket;		/* out_fd is a socket: written with MSG_DONTWAIT */
 	bool out_failed;		/* the output timed out or failed: nothing more is written */
 	bool stopping;			/* the cancel descriptor became readable */
 
@@ -365,12 +368,12 @@ static enum wait_result wait_fd(struct smtpd *s, int fd, short events, long long
 		if (deadline >= 0 && left < 0)
 			left = 0;
 		int r = poll(pfd, n, left > INT_MAX ? INT_MAX : (int)left);
-		if (r > 0 && pfd[0].revents)
-			return WAIT_READY;
 		if (r > 0 && n == 2 && pfd[1].revents) {
 			s->stopping = true;
 			return WAIT_CANCEL;
 		}
+		if (r > 0 && pfd[0].revents)
+			return WAIT_READY;
 		if (r == 0 && deadline >= 0 && now_ms() >= deadline)
 			return WAIT_TIMEOUT;
 		if (r < 0 && errno != EINTR)
@@ -378,9 +381,23 @@ static enum wait_result wait_fd(struct smtpd *s, int fd, short events, long long
 	}
 }
 
+/* Writes up to n bytes once poll() said out_fd is writable, without blocking for long: a pipe
+ * that polls writable takes SMTPD_WRITE_CHUNK (<= PIPE_BUF) bytes whole, and a socket, which
+ * may poll writable with less room than that, is written with MSG_DONTWAIT. (A terminal
+ * stopped by XOFF can still block: a person is at it.) */
+static ssize_t write_some(struct smtpd *s, const char *p, size_t n)
+{
+	if (n > SMTPD_WRITE_CHUNK)
+		n = SMTPD_WRITE_CHUNK;
+	if (s->out_socket)
+		return send(s->out_fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return write(s->out_fd, p, n);
+}
+
 /* Writes the pending replies (even after a failure: a 421 goes out after it), never blocking
- * in write(2) for longer than the timeout: a client that stops reading its replies must not
- * hold postie for ever. Returns 0, or -1 with s->fatal set. */
+ * for longer than the timeout: a client that stops reading its replies must not hold postie
+ * for ever. A cancel while writing ends the session with a 421 after what was pending.
+ * Returns 0, or -1 with s->fatal set. */
 static int flush(struct smtpd *s)
 {
 	size_t off = 0;
@@ -390,16 +407,17 @@ static int flush(struct smtpd *s)
 	while (off < s->out.len && !s->out_failed) {
 		enum wait_result w = wait_fd(s, s->out_fd, POLLOUT, deadline, watch_cancel);
 		if (w == WAIT_READY) {
-			size_t len = s->out.len - off;
-			ssize_t n = write(s->out_fd, s->out.data + off,
-					  len < SMTPD_WRITE_CHUNK ? len : SMTPD_WRITE_CHUNK);
+			ssize_t n = write_some(s, s->out.data + off, s->out.len - off);
 			if (n >= 0)
 				off += (size_t)n;
 			else if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 				w = WAIT_ERROR;
 		}
 		if (w == WAIT_CANCEL) {
-			/* what is pending still goes out, within the same deadline */
+			/* what is pending still goes out, then a 421 unless the session had already
+			 * failed (its own 421 is pending), within the same deadline */
+			if (!s->fatal)
+				buf_printf(&s->out, "421 4.3.2 %s shutting down\r\n", s->domain);
 			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
 			watch_cancel = false;
 		} else if (w == WAIT_TIMEOUT) {
@@ -473,8 +491,8 @@ static int wait_input(struct smtpd *s)
 {
 	struct pollfd pfd = { .fd = s->in_fd, .events = POLLIN };
 	if (s->out.len) {
-		int r = poll(&pfd, 1, 0);
-		if (r > 0)
+		/* a cancel is seen even while a client streams without a pause */
+		if (!cancelled(s) && poll(&pfd, 1, 0) > 0)
 			return 1;
 		if (flush(s) < 0)
 			return -1;
@@ -864,6 +882,8 @@ int smtpd_run(const struct smtpd_params *p, int in_fd, int out_fd, struct diag *
 	s->domain = p->domain && *p->domain ? p->domain : "localhost";
 	s->in_fd = in_fd;
 	s->out_fd = out_fd;
+	struct stat st;
+	s->out_socket = fstat(out_fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	s->d = d;
 	int rc = EX_OK;
 	reply(s, "220 %s postie ESMTP", s->domain);

@@ -231,6 +231,34 @@ for i in range(50 * 1024 * 1024 // len(line)):
 	[ "$(fixture_count)" -eq 0 ] && [ "$(count_queued)" -eq 0 ]
 }
 
+@test "the sweep of tmp/ leaves the spool of a live run alone, however long its input is silent" {
+	POSTIE_RELAY=smtp://127.0.0.1:1 postie_config 'timeout 3'
+	run -0 "$POSTIE" -q
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$POSTIE" -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$! w spool i
+	exec {w}>"$BATS_TEST_TMPDIR/in"
+	printf 'Subject: slow\n\nfirst line\n' >&"$w"
+	for i in $(seq 100); do
+		spool=$(ls "$Q/tmp")
+		[ -z "$spool" ] || break
+		sleep 0.1
+	done
+	[ -n "$spool" ] || fail "no spool in $Q/tmp"
+	# as if the input had been silent for 25 hours
+	touch -d '25 hours ago' "$Q/tmp/$spool"
+	run -0 --separate-stderr "$POSTIE" -q
+	assert_equal "$stderr" ''
+	[ -f "$Q/tmp/$spool" ]
+	printf 'last line\n' >&"$w"
+	exec {w}>&-
+	wait "$pid"
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_output --regexp "unavailable .*; queued as ${spool%.msg}, delivered by 'postie -q'$"
+	[ "$(queued)" = "${spool%.msg}" ]
+	[ "$(tail -c 23 "$Q/q/${spool%.msg}.msg")" = $'first line\r\nlast line\r' ]
+}
+
 @test "a send that works delivers what is due for the same relay over the same connection" {
 	post 0 -odq -f a@example.org queued@example.org
 	post 0 -f a@example.org now@example.org
