@@ -45,6 +45,16 @@ nothing_queued() {
 queued() { ls "$Q/q" | sed -n 's/\.env$//p'; }
 count_queued() { queued | wc -l; }
 now_ms() { date +%s%3N; }
+# cpu_now: sets CPU_MS to the CPU time (user + system, ms) of this shell's finished children:
+# the difference around a command is what postie itself spent, however loaded the machine is
+# (the wall clock would count the load, and the fixture's work). Not in a $(...): `times` must
+# run in the test's own shell.
+cpu_now() {
+	times >"$BATS_TEST_TMPDIR/times"
+	CPU_MS=$(awk 'NR == 2 { ms = 0; for (i = 1; i <= 2; i++) { split($i, p, "m")
+		ms += (p[1] * 60 + substr(p[2], 1, length(p[2]) - 1)) * 1000 } printf "%d\n", ms }' \
+		"$BATS_TEST_TMPDIR/times")
+}
 
 # relay_start MODE: a hostile relay on 127.0.0.1 (kernel-chosen port) that never speaks SMTP
 # properly; sets RELAY_PORT. MODE: continuation (220- lines forever), noeol (one greeting
@@ -293,17 +303,19 @@ sys.stdout.write(",\n ".join(",".join(words[i:i + 10]) for i in range(0, n, 10))
 
 # --- sizes ---------------------------------------------------------------------------------
 
-@test "a 10,000-line header block is sent whole, in well under five seconds" {
+@test "a 10,000-line header block is sent whole, with under a second of CPU" {
 	{
 		printf 'To: b@example.org\nSubject: many\n'
 		awk 'BEGIN { for (i = 0; i < 10000; i++) print "X-Line-" i ": value " i }'
 		printf '\nbody\n'
 	} >"$BATS_TEST_TMPDIR/msg"
-	local t0=$(now_ms)
+	cpu_now
+	local c0=$CPU_MS
 	post 0 -t -f a@example.org
-	local took=$(($(now_ms) - t0))
+	cpu_now
+	local cpu=$((CPU_MS - c0))
 	assert_output ''
-	((took < 5000)) || fail "took ${took} ms"
+	((cpu < 1000)) || fail "postie used ${cpu} ms of CPU"
 	run received_header
 	assert_line 'X-Line-0: value 0'
 	assert_line 'X-Line-9999: value 9999'
@@ -331,15 +343,17 @@ sys.stdout.write("To: b@example.org\nSubject: " + "x" * (1024 * 1024) + "\n\nbod
 	assert_only_crlf
 }
 
-@test "100,000 recipients in -t headers are resolved and queued in under five seconds" {
-	# FAILS in the ASan build only (35 s): strlist_add() grows its array one slot at a time, and
-	# ASan's realloc copies every time, so 100,000 adds are quadratic (glibc's mremap hides it)
+@test "100,000 recipients in -t headers are resolved and queued with under 3 s of CPU" {
+	# strlist_add() once grew its array one slot at a time: under ASan, whose realloc always
+	# copies, 100,000 adds took 35 s (glibc's mremap hid it); it doubles now
 	{ printf 'To: list:;\nBcc: '; addresses 100000 'u%d'; printf '\nSubject: many\n\nbody\n'; } >"$BATS_TEST_TMPDIR/msg"
-	local t0=$(now_ms)
+	cpu_now
+	local c0=$CPU_MS
 	post 0 -t -odq -f a@example.org
-	local took=$(($(now_ms) - t0))
+	cpu_now
+	local cpu=$((CPU_MS - c0))
 	assert_output ''
-	((took < 5000)) || fail "took ${took} ms"
+	((cpu < 3000)) || fail "postie used ${cpu} ms of CPU"
 	local id
 	id=$(queued)
 	[ "$(grep -c '^rcpt <u[0-9]*@example\.net>$' "$Q/q/$id.env")" -eq 100000 ]
@@ -350,29 +364,33 @@ sys.stdout.write("To: b@example.org\nSubject: " + "x" * (1024 * 1024) + "\n\nbod
 	# libcurl 7.88 counts every reply of a transfer against its 300 KiB response header limit:
 	# one transaction of 100,000 RCPTs fails after about 38,000 "250 OK" with "Too large
 	# response headers". max-recipients (default 1000) keeps each transaction under it.
-	# The fixture is the slow side here (about 15 s for 100,000 RCPTs; postie itself needs
-	# under a second of CPU): the test above times postie's own work.
+	# The fixture is the slow side here (about 15 s for 100,000 RCPTs), so postie's own CPU
+	# time is what is bounded: 2.7 s, 3.8 s under ASan (libcurl's work for each RCPT).
 	{ printf 'To: list:;\nBcc: '; addresses 100000 'u%d'; printf '\nSubject: many\n\nbody\n'; } >"$BATS_TEST_TMPDIR/msg"
-	local t0=$(now_ms)
+	cpu_now
+	local c0=$CPU_MS
 	post 0 -t -f a@example.org
-	local took=$(($(now_ms) - t0))
+	cpu_now
+	local cpu=$((CPU_MS - c0))
 	assert_output ''
-	((took < 60000)) || fail "took ${took} ms"
+	((cpu < 15000)) || fail "postie used ${cpu} ms of CPU"
 	[ "$(cat "$SMTP_DIR"/messages/*/envelope | grep -c '^RCPT TO:<u[0-9]*@example\.net>$')" -eq 100000 ]
 	[ "$(cat "$SMTP_DIR"/messages/*/envelope | grep '^RCPT' | sort -u | wc -l)" -eq 100000 ]
 	nothing_queued
 }
 
-@test "argv of 100,000 recipient words queues all of them" {
-	# FAILS in the ASan build only (68 s): the same strlist_add() growth, for the operands
+@test "argv of 100,000 recipient words queues all of them, with under 3 s of CPU" {
+	# the same strlist_add() growth, for the operands, once took 68 s under ASan
 	local -a words
 	local i
 	for ((i = 0; i < 100000; i++)); do words+=("u$i"); done
-	local t0=$(now_ms)
+	cpu_now
+	local c0=$CPU_MS
 	post 0 -odq -f a@example.org "${words[@]}"
-	local took=$(($(now_ms) - t0))
+	cpu_now
+	local cpu=$((CPU_MS - c0))
 	assert_output ''
-	((took < 5000)) || fail "took ${took} ms"
+	((cpu < 3000)) || fail "postie used ${cpu} ms of CPU"
 	[ "$(grep -c '^rcpt <u[0-9]*@example\.net>$' "$Q/q/$(queued).env")" -eq 100000 ]
 	nothing_sent
 }
@@ -607,6 +625,21 @@ open(p, "wb").write(data)
 	run -0 --separate-stderr postie -bp
 	assert_output 'Mail queue is empty'
 	assert_equal "$(sort <<<"$stderr")" "$(printf 'postie: %s\n' "$m" "$e" | sort)"
+}
+
+@test "an old message file without its envelope is not reported while a run holds its lock" {
+	# a run removing a delivered entry (or moving it to failed/) has unlinked its .env and
+	# holds the .msg's lock; the .msg keeps the time the message was queued
+	local id
+	id=$(enqueue r1@example.org)
+	rm "$Q/q/$id.env"
+	touch -d '61 minutes ago' "$Q/q/$id.msg"
+	run -0 --separate-stderr flock "$Q/q/$id.msg" "$POSTIE" -q
+	assert_equal "$stderr" ''
+	run -0 --separate-stderr flock "$Q/q/$id.msg" "$POSTIE" -bp
+	assert_output 'Mail queue is empty'
+	assert_equal "$stderr" ''
+	nothing_sent
 }
 
 @test "attempts and next-attempt beyond 64 bits are refused and kept, never sent" {
