@@ -542,20 +542,33 @@ static int compare_meta(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* Opens name in dir if it is a regular file untouched for at least seconds that no run holds
+ * locked, and takes its lock (operation: LOCK_SH or LOCK_EX); else returns -1. A run that is
+ * writing, committing, removing or moving a queue file holds the lock of its message file, even
+ * when its input has been silent for a long time. */
+static int open_stale_unlocked(int dir, const char *name, time_t seconds, int operation)
+{
+	int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+	    && st.st_mtime + seconds <= time(NULL) && flock(fd, operation | LOCK_NB) == 0)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* Whether id.has in dir lacks its id.lacks, is older than QUEUE_ORPHAN_SECONDS and is not
  * locked; if so it is described in problems. Such half an entry is never sent, nor deleted: it
- * is left for the administrator. A run that is committing, removing or moving an entry holds
- * the lock of its message file; a fresh half may also be a commit whose run has just died. */
+ * is left for the administrator. A fresh half may be a commit whose run has just died. */
 static bool old_half_entry(DIR *dir, const char *path, const char *id, const char *has,
 			   const char *lacks, struct strlist *problems)
 {
 	char *have = xasprintf("%s.%s", id, has), *want = xasprintf("%s.%s", id, lacks);
-	int fd = openat(dirfd(dir), have, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
-	bool old = fd >= 0 && fstatat(dirfd(dir), want, &st, AT_SYMLINK_NOFOLLOW) < 0
-		&& errno == ENOENT && fstat(fd, &st) == 0
-		&& st.st_mtime + QUEUE_ORPHAN_SECONDS <= time(NULL)
-		&& flock(fd, LOCK_SH | LOCK_NB) == 0;
+	int fd = -1;
+	bool old = fstatat(dirfd(dir), want, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT
+		&& (fd = open_stale_unlocked(dirfd(dir), have, QUEUE_ORPHAN_SECONDS, LOCK_SH)) >= 0;
 	if (fd >= 0)
 		close(fd);
 	if (old) {
@@ -639,15 +652,10 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed)
 	while (dir && (e = readdir(dir))) {
 		if (e->d_name[0] == '.')
 			continue;	/* "." and "..": postie's names never start with a dot */
-		int fd = openat(dirfd(dir), e->d_name,
-				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		int fd = open_stale_unlocked(dirfd(dir), e->d_name, QUEUE_TMP_SECONDS, LOCK_EX);
 		if (fd < 0)
 			continue;
-		/* a run whose input has been silent for a day still holds its spool's lock */
-		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-		    && st.st_mtime + QUEUE_TMP_SECONDS <= time(NULL)
-		    && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+		if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
 			char *gone = xasprintf("%s/%s", path, e->d_name);
 			strlist_add(removed, gone);
 			free(gone);
