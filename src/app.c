@@ -975,7 +975,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 		if (lrc == EX_TEMPFAIL)
 			continue;	/* another run has it, or delivered it meanwhile */
 		if (lrc != EX_OK) {
-			fprintf(stderr, "postie: %s: not sent\n", why.msg);
+			fprintf(stderr, "postie: %s: refused, not sent\n", why.msg);
 			continue;
 		}
 		deliver_entry(r, &h, l);

@@ -286,15 +286,16 @@ int queue_meta_parse(const char *text, size_t len, struct queue_meta *m, struct 
 }
 
 /* Opens path without following links and checks it is a regular file with one link, owned by
- * the effective user: anything else was not written by postie. */
+ * the effective user: anything else was not written by postie. O_NONBLOCK keeps a FIFO put in
+ * its place from holding the run until a writer comes; on a regular file it changes nothing. */
 static int open_checked(const char *path, int flags, int *fd_out, struct diag *d)
 {
-	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return diag_set(d, EX_TEMPFAIL, "%s: gone", path);
 		if (errno == ELOOP)
-			return diag_set(d, EX_DATAERR, "%s: a symbolic link, refused", path);
+			return diag_set(d, EX_DATAERR, "%s: a symbolic link", path);
 		return diag_set(d, EX_DATAERR, "%s: %s", path, strerror(errno));
 	}
 	struct stat st;
@@ -302,11 +303,11 @@ static int open_checked(const char *path, int flags, int *fd_out, struct diag *d
 	if (fstat(fd, &st) < 0)
 		rc = diag_set(d, EX_IOERR, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		rc = diag_set(d, EX_DATAERR, "%s: not a regular file, refused", path);
+		rc = diag_set(d, EX_DATAERR, "%s: not a regular file", path);
 	else if (st.st_nlink != 1)
-		rc = diag_set(d, EX_DATAERR, "%s: has %ld links, refused", path, (long)st.st_nlink);
+		rc = diag_set(d, EX_DATAERR, "%s: has %ld links", path, (long)st.st_nlink);
 	else if (st.st_uid != geteuid())
-		rc = diag_set(d, EX_DATAERR, "%s: owned by uid %ld, refused", path, (long)st.st_uid);
+		rc = diag_set(d, EX_DATAERR, "%s: owned by uid %ld", path, (long)st.st_uid);
 	if (rc != EX_OK) {
 		close(fd);
 		return rc;
@@ -362,7 +363,7 @@ static int write_meta(const struct queue *q, const char *sub, struct queue_meta 
 	char *tmp = entry_path(q, "tmp", meta->id, "env");
 	char *final = entry_path(q, sub, meta->id, "env");
 	int rc = EX_OK;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (fd < 0 || write_all(fd, text.data, text.len) < 0 || fsync(fd) < 0)
 		rc = diag_set(d, EX_IOERR, "queue %s: %s", tmp, strerror(errno));
 	if (fd >= 0 && close(fd) < 0 && rc == EX_OK)

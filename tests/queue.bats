@@ -321,10 +321,23 @@ for i in range(50 * 1024 * 1024 // len(line)):
 		cp "$Q/q/${ids[2]}.msg" "$BATS_TEST_TMPDIR/x" && ln -sf "$BATS_TEST_TMPDIR/x" "$Q/q/${ids[2]}.msg"
 	fi
 	run -0 postie -q
-	assert_line "postie: $Q/q/${ids[0]}.msg: a symbolic link, refused: not sent"
-	assert_line "postie: $Q/q/${ids[1]}.msg: has 2 links, refused: not sent"
-	[ "$(id -u)" -ne 0 ] || assert_line --regexp "^postie: $Q/q/${ids[2]}\.msg: owned by uid [0-9]+, refused: not sent$"
+	assert_line "postie: $Q/q/${ids[0]}.msg: a symbolic link: refused, not sent"
+	assert_line "postie: $Q/q/${ids[1]}.msg: has 2 links: refused, not sent"
+	[ "$(id -u)" -ne 0 ] || assert_line --regexp "^postie: $Q/q/${ids[2]}\.msg: owned by uid [0-9]+: refused, not sent$"
 	[ "$(fixture_count)" -eq 0 ]
+}
+
+@test "a FIFO in place of a queue file is refused without waiting for a writer" {
+	for i in 1 2; do post 0 -odq -f a@example.org "r$i@example.org"; done
+	mapfile -t ids < <(queued)
+	rm "$Q/q/${ids[0]}.env" && mkfifo -m 600 "$Q/q/${ids[0]}.env"
+	rm "$Q/q/${ids[1]}.msg" && mkfifo -m 600 "$Q/q/${ids[1]}.msg"
+	run -0 timeout 20 "$POSTIE" -q
+	assert_line "postie: $Q/q/${ids[0]}.env: not a regular file: refused, not sent"
+	assert_line "postie: $Q/q/${ids[1]}.msg: not a regular file: refused, not sent"
+	[ "$(fixture_count)" -eq 0 ]
+	run -0 timeout 20 "$POSTIE" -bp
+	assert_line "postie: $Q/q/${ids[0]}.env: not a regular file"
 }
 
 @test "a tampered envelope file is refused, and one with an injected recipient is never sent" {
