@@ -159,7 +159,8 @@ static int open_attachments(struct composer *c, const struct strlist *paths, str
 	for (size_t i = 0; i < paths->n && rc == EX_OK; i++) {
 		struct attachment *a = &c->att[c->natt];
 		const char *path = paths->v[i];
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		/* O_NONBLOCK: a FIFO is refused below, not waited on for a writer */
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		struct stat st;
 		if (fd < 0) {
 			rc = diag_set(d, EX_NOINPUT, "attachment '%s': %s", path, strerror(errno));

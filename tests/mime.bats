@@ -131,13 +131,16 @@ PY
 	assert_line --index 1 --regexp '^text/plain utf-8 8bit None '
 }
 
-@test "a missing file, a directory, a device or an unreadable file exits 66 naming it, sending nothing" {
+@test "a missing file, a directory, a device, a FIFO or an unreadable file exits 66 naming it, sending nothing" {
 	post 66 -s x -a /dev/null ops@example.org
 	assert_output "postie: attachment '/dev/null': not a regular file"
 	post 66 -s x -a "$F/nope.pdf" ops@example.org
 	assert_output "postie: attachment '$F/nope.pdf': No such file or directory"
 	post 66 -s x -a "$F" ops@example.org
 	assert_output "postie: attachment '$F': is a directory"
+	mkfifo "$F/pipe"
+	run -66 timeout 20 "$POSTIE" -s x -a "$F/pipe" ops@example.org <"$BATS_TEST_TMPDIR/msg"
+	assert_output "postie: attachment '$F/pipe': not a regular file"
 	if [ "$(id -u)" -ne 0 ]; then
 		printf 'x' >"$F/secret" && chmod 000 "$F/secret"
 		post 66 -s x -a "$F/secret" ops@example.org
