@@ -41,6 +41,7 @@ int smtpd_parse_describe(const char *line, size_t len, char *out, size_t outlen)
 #define SMTPD_BUFSIZE (16 * 1024)	/* input buffer: must hold more than one whole line */
 #define SMTPD_OUT_FLUSH 4096		/* replies pending past this are written at once */
 #define SMTPD_WRITE_CHUNK 4096		/* <= PIPE_BUF: a pipe that polls writable takes it whole */
+#define SMTPD_CANCEL_GRACE_MS 1000	/* after a cancel, how long the last replies may take */
 
 enum verb {
 	V_HELO, V_EHLO, V_MAIL, V_RCPT, V_DATA, V_RSET, V_NOOP, V_HELP, V_VRFY, V_QUIT,
@@ -394,6 +395,14 @@ static ssize_t write_some(struct smtpd *s, const char *p, size_t n)
 	return write(s->out_fd, p, n);
 }
 
+/* The end of the time the last replies may take after a cancel: a signal asks postie to stop
+ * now, so a client that is not reading them gets SMTPD_CANCEL_GRACE_MS, not the timeout. */
+static long long cancel_deadline(long long deadline)
+{
+	long long grace = now_ms() + SMTPD_CANCEL_GRACE_MS;
+	return deadline < 0 || grace < deadline ? grace : deadline;
+}
+
 /* Writes the pending replies (even after a failure: a 421 goes out after it), never blocking
  * for longer than the timeout: a client that stops reading its replies must not hold postie
  * for ever. A cancel while writing ends the session with a 421 after what was pending.
@@ -404,6 +413,8 @@ static int flush(struct smtpd *s)
 	int rc = 0;
 	long long deadline = deadline_from_now(s);
 	bool watch_cancel = !cancelled(s);	/* once cancelled, the 421 must still go out */
+	if (!watch_cancel)
+		deadline = cancel_deadline(deadline);
 	while (off < s->out.len && !s->out_failed) {
 		enum wait_result w = wait_fd(s, s->out_fd, POLLOUT, deadline, watch_cancel);
 		if (w == WAIT_READY) {
@@ -415,11 +426,12 @@ static int flush(struct smtpd *s)
 		}
 		if (w == WAIT_CANCEL) {
 			/* what is pending still goes out, then a 421 unless the session had already
-			 * failed (its own 421 is pending), within the same deadline */
+			 * failed (its own 421 is pending), if the client takes them at once */
 			if (!s->fatal)
 				buf_printf(&s->out, "421 4.3.2 %s shutting down\r\n", s->domain);
 			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
 			watch_cancel = false;
+			deadline = cancel_deadline(deadline);
 		} else if (w == WAIT_TIMEOUT) {
 			rc = fail(s, EX_TEMPFAIL, ETIMEDOUT,
 				  "timed out after %ld s writing to the SMTP client", s->p->timeout);

@@ -282,6 +282,29 @@ print("exit", postie.wait())
 	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
 }
 
+@test "SIGTERM while blocked writing replies to a client that stops reading: exit 75 at once" {
+	postie_config 'timeout 60'
+	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n' >"$BATS_TEST_TMPDIR/dialogue"
+	yes NOOP | head -n 200000 >>"$BATS_TEST_TMPDIR/dialogue"
+	printf 'DATA\r\nSubject: x\r\n\r\nnever\r\n.\r\nQUIT\r\n' >>"$BATS_TEST_TMPDIR/dialogue"
+	mkfifo "$BATS_TEST_TMPDIR/replies"
+	local reader pid status=0 start
+	exec {reader}<>"$BATS_TEST_TMPDIR/replies"
+	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	# the pipe holds 64 KiB of replies: once it is full, postie waits to write
+	sleep 1
+	start=$SECONDS
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	exec {reader}<&-
+	assert_equal "$status" 75
+	[ $((SECONDS - start)) -lt 30 ]
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" 'postie: interrupted by a signal'
+	[ "$(fixture_count)" -eq 0 ]
+	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
+}
+
 @test "SIGTERM while waiting for a command: 421 4.3.2 at once and exit 75, not the timeout" {
 	postie_config 'timeout 60'
 	run -0 --separate-stderr /usr/bin/python3 -I -c '
