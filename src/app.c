@@ -514,6 +514,15 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	return rc;
 }
 
+/* Whether the relay refused the message for good: a 5xx to the connection, MAIL, DATA or the
+ * message, or a reply that is no SMTP code at all. A 535 to AUTH is not: once the account is
+ * fixed, the queue delivers it, as the user was told. */
+static bool refused_for_good(int status, const struct submit_outcome *out)
+{
+	return !out->cancelled && (status == EX_UNAVAILABLE || status == EX_PROTOCOL) &&
+	       strncmp(out->reason, "refused", 7) == 0;
+}
+
 /* The whole message failed: a 5xx from the server is permanent (failed/), anything else is
  * temporary (the queue), and an input that could not be read whole is kept nowhere. */
 static int settle_failure(struct run *r, struct tee *t, const struct envelope *env,
@@ -538,9 +547,7 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	if (server_refused_all_rcpts && any_perm_rcpt)
 		return settle_recipients(r, t, env, out, relay, false);
 
-	bool permanent = !out->cancelled &&
-			 (status == EX_UNAVAILABLE || status == EX_NOUSER ||
-			  (status == EX_PROTOCOL && strncmp(out->reason, "refused", 7) == 0));
+	bool permanent = refused_for_good(status, out) || (!out->cancelled && status == EX_NOUSER);
 	struct diag why = {0};
 	const char *problem = tee_problem(t, r);
 	if (!problem && tee_drain(t, &why) != EX_OK)
@@ -759,10 +766,13 @@ static ssize_t read_fd(void *ctx, char *buf, size_t n, struct diag *d)
 	}
 }
 
-/* One libcurl handle per account, so that a run delivers over one connection per relay. */
+/* One libcurl handle per account, so that a run delivers over one connection per relay. An
+ * account whose handle could not be made (its password-command failed) is remembered with
+ * why, so that the run neither retries it for each entry nor says so more than once. */
 struct handles {
 	const struct account **acct;
-	struct submitter **v;
+	struct submitter **v;	/* NULL: could not be made, see why */
+	struct diag *why;
 	size_t n;
 };
 
@@ -770,14 +780,23 @@ static struct submitter *handle_for(struct handles *h, struct run *r, const stru
 				    struct diag *d)
 {
 	for (size_t i = 0; i < h->n; i++)
-		if (h->acct[i] == a)
+		if (h->acct[i] == a) {
+			if (!h->v[i])
+				*d = h->why[i];
 			return h->v[i];
+		}
 	struct submitter *sub = NULL;
-	if (submitter_for(r, a, &sub, NULL, d) != EX_OK)
-		return NULL;
+	struct diag why = {0};
+	if (submitter_for(r, a, &sub, NULL, &why) != EX_OK) {
+		sub = NULL;
+		*d = why;
+		fprintf(stderr, "postie: %s; its queue entries stay queued\n", why.msg);
+	}
 	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
 	h->acct = xreallocarray(h->acct, h->n + 1, sizeof *h->acct);
+	h->why = xreallocarray(h->why, h->n + 1, sizeof *h->why);
 	h->acct[h->n] = a;
+	h->why[h->n] = why;
 	return h->v[h->n++] = sub;
 }
 
@@ -870,8 +889,9 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	next.next_attempt = r->now + backoff(next.attempts);
 	struct strlist perm = {0};
 	char *perm_reply = NULL;
-	for (size_t i = 0; i < out.nrcpt; i++) {
-		int code = out.rcpt_code[i];
+	/* a recipient the relay gave no reply for (no handle could be made) is retried */
+	for (size_t i = 0; i < m->rcpts.n; i++) {
+		int code = i < out.nrcpt ? out.rcpt_code[i] : 0;
 		if (rc == EX_OK && code >= 200 && code < 400)
 			continue;	/* delivered */
 		if (code >= 500) {
@@ -883,8 +903,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			strlist_add(&next.rcpts, m->rcpts.v[i]);
 		}
 	}
-	bool whole_permanent = rc != EX_OK && !out.cancelled && rc != EX_TEMPFAIL && rc != EX_NOUSER &&
-			       strncmp(out.reason, "refused", 7) == 0;
+	bool whole_permanent = refused_for_good(rc, &out);
 	if (whole_permanent) {
 		/* a 5xx to MAIL, DATA or the message: every remaining recipient fails */
 		for (size_t i = 0; i < next.rcpts.n; i++)
@@ -957,6 +976,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 	if (reuse) {
 		h.v = xmalloc(sizeof *h.v);
 		h.acct = xmalloc(sizeof *h.acct);
+		h.why = xcalloc(1, sizeof *h.why);
 		h.v[0] = reuse;
 		h.acct[0] = r->acct;
 		h.n = 1;
@@ -985,6 +1005,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 		submitter_free(h.v[i]);
 	free(h.v);
 	free(h.acct);
+	free(h.why);
 	strlist_free(&problems);
 	queue_list_free(list, n);
 	return rc;

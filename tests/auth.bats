@@ -47,6 +47,22 @@ quoted_password() { printf '"%s"' "$(sed 's/[\\"]/\\&/g' <<<"$PASSWORD")"; }
 	[ "$(fixture_count)" -eq 0 ] && [ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
 }
 
+@test "a 535 kept in the queue stays queued through postie -q, and goes once the password is fixed" {
+	postie_config 'user alice' 'password wrong'
+	chmod 600 "$POSTIE_CONFIG"
+	post 77 -f a@example.org b@example.org
+	id=$(sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output")
+	POSTIE_NOW=$(($(date +%s) + 3600)) run -0 postie -q
+	assert_output ''
+	[ -e "$Q/q/$id.env" ] && [ -z "$(ls -A "$Q/failed" 2>/dev/null)" ] && [ "$(fixture_count)" -eq 0 ]
+	grep -q "^last-error $relay refused authentication: 535 5\.7\.8 " "$Q/q/$id.env"
+	postie_config 'user alice' "password $(quoted_password)"
+	chmod 600 "$POSTIE_CONFIG"
+	POSTIE_NOW=$(($(date +%s) + 7200)) run -0 postie -q
+	[ "$(fixture_count)" -eq 1 ] && [ ! -e "$Q/q/$id.env" ]
+	assert_envelope "EHLO example.net" "AUTH alice" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
+}
+
 @test "the transcript of -v redacts the AUTH exchange" {
 	postie_config 'user alice' "password $(quoted_password)" 'auth LOGIN'
 	chmod 600 "$POSTIE_CONFIG"
@@ -77,6 +93,25 @@ quoted_password() { printf '"%s"' "$(sed 's/[\\"]/\\&/g' <<<"$PASSWORD")"; }
 	post 78 -f a@example.org b@example.org
 	assert_output --regexp "^postie: password-command '$BATS_TEST_TMPDIR/fail\.sh': .*vault is sealed.*; queued as [0-9a-f-]+, delivered by 'postie -q' once fixed$"
 	[ "$(fixture_count)" -eq 0 ]
+}
+
+@test "a failing password-command in postie -q keeps every entry queued, says so once, runs once" {
+	printf '#!/bin/sh\necho run >>"%s/runs"\necho "vault is sealed" >&2\nexit 3\n' "$BATS_TEST_TMPDIR" \
+		>"$BATS_TEST_TMPDIR/fail.sh"
+	chmod 700 "$BATS_TEST_TMPDIR/fail.sh"
+	postie_config 'user alice' "password-command $BATS_TEST_TMPDIR/fail.sh"
+	post 78 -f a@example.org b@example.org
+	post 78 -f a@example.org c@example.org
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ]
+	rm "$BATS_TEST_TMPDIR/runs"
+	POSTIE_NOW=$(($(date +%s) + 3600)) run -0 --separate-stderr postie -q
+	[[ $stderr =~ ^postie:\ password-command\ \'$BATS_TEST_TMPDIR/fail\.sh\':\ .*vault\ is\ sealed.*\;\ its\ queue\ entries\ stay\ queued$ ]]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/runs")" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ] && [ -z "$(ls -A "$Q/failed" 2>/dev/null)" ]
+	[ "$(fixture_count)" -eq 0 ]
+	run -0 postie -bp
+	assert_line --regexp '^ +b@example\.org$'
+	assert_line --regexp '^ +c@example\.org$'
 }
 
 @test "the secret is in neither argv nor the environment of postie, nor POSTIE_* in the command's" {
