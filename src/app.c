@@ -326,7 +326,14 @@ static int submitter_for(struct run *r, const struct account *a, struct submitte
 
 /* --- sending one message with its spool ----------------------------------------------- */
 
-struct delivery_report;
+/* What became of one message: for -bs, the reply to its final dot. */
+struct delivery_report {
+	bool sent;		/* the relay accepted it (for at least one recipient) */
+	bool unkept;		/* and deferred others, which could not be queued either */
+	char queued_id[64];	/* it is in the queue (not failed/) under this id */
+	int code;		/* the relay's refusal of the whole message, or 0 */
+	char text[1024];	/* that refusal's text, after the code */
+};
 
 struct tee {
 	struct delivery_report *report;	/* where the queued id goes, or NULL */
@@ -492,6 +499,8 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 				temp.n, temp.n == 1 ? "" : "s", problem ? problem : why.msg,
 				temp.n == 1 ? "it" : "them");
 			rc = EX_TEMPFAIL;
+			if (t->report)
+				t->report->unkept = true;
 		}
 		free(id);
 	}
@@ -590,14 +599,6 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	free(last_error);
 	return rc;
 }
-
-/* What became of one message: for -bs, the reply to its final dot. */
-struct delivery_report {
-	bool sent;		/* the relay accepted it (for at least one recipient) */
-	char queued_id[64];	/* it is in the queue (not failed/) under this id */
-	int code;		/* the relay's refusal of the whole message, or 0 */
-	char text[1024];	/* that refusal's text, after the code */
-};
 
 /* Sends an opened message now (or, with queue_only, only queues it), with its bytes teed into a
  * spool file; on failure keeps it in the queue or in failed/ as the contract says. *sub is
@@ -1287,6 +1288,13 @@ static int session_deliver(void *ctx, const char *sender, char *const *rcpts, si
 	/* a read error is the session's end, which smtpd reports itself */
 	if (rc != EX_OK && rc != EX_IOERR && d.msg[0])
 		fprintf(stderr, "postie: %s\n", d.msg);
+	if (rep.unkept) {
+		/* a 250 would drop them: better the client sends again, and some get it twice */
+		ss->sent_any = true;
+		snprintf(reply, replylen, "4.3.0 not delivered to every recipient, and the rest could"
+			 " not be queued; send it again later");
+		return 451;
+	}
 	if (rep.queued_id[0]) {
 		snprintf(reply, replylen, "2.0.0 Ok: queued as %s", rep.queued_id);
 		return 250;

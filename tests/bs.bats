@@ -335,6 +335,17 @@ print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
 	grep -q '^queued' "$Q/q/$id.msg"
 }
 
+@test "a recipient the relay defers that cannot be queued: 451 after the final dot, not 250" {
+	printf 'not a directory\n' >"$Q"
+	fixture_fault rcpt '451 4.2.0 try later' c@example.org
+	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\nSubject: x\r\n\r\nhalf\r\n.\r\nQUIT\r\n'
+	assert_line --index 6 --regexp '^451 4\.3\.0 not delivered to every recipient, and the rest could not be queued'
+	assert_line --index 7 '221 2.0.0 Bye'
+	[ "$(fixture_count)" -eq 1 ]
+	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
+	[[ $stderr == *"postie: 1 recipient not queued ("*"): the message was not delivered to it"* ]]
+}
+
 @test "a relay refusing the message: its 554 5.7.1 is passed on after the final dot" {
 	fixture_fault eod '554 5.7.1 no'
 	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: no\r\n\r\nrefused\r\n.\r\nQUIT\r\n'
