@@ -171,7 +171,9 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 			return diag_set(d, EX_CANTCREAT, "logfile %s: %s", r->acct->logfile, strerror(errno));
 	}
 	log_set_records(r->acct->syslog, r->logfile);
-	r->domain = r->acct->domain ? xstrdup(r->acct->domain) : host_fqdn();
+	/* one resolver lookup at most: with no DNS it may take the resolver's whole timeout */
+	char *fqdn = !r->acct->domain || !r->acct->local_domains_set ? host_fqdn() : NULL;
+	r->domain = xstrdup(r->acct->domain ? r->acct->domain : fqdn);
 	r->login = login_name();
 	r->queue_dir = r->acct->queue ? xstrdup(r->acct->queue) : default_queue_dir();
 	r->lifetime = r->acct->queue_lifetime;
@@ -182,11 +184,10 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 		char host[256] = "";
 		if (gethostname(host, sizeof host - 1) == 0 && *host)
 			strlist_add(&r->local_domains, host);
-		char *fqdn = host_fqdn();
 		if (strcmp(fqdn, host) != 0)
 			strlist_add(&r->local_domains, fqdn);
-		free(fqdn);
 	}
+	free(fqdn);
 	if (r->acct->aliases) {
 		struct strlist warnings = {0};
 		rc = aliases_load(&r->aliases, r->acct->aliases, &warnings, d);
