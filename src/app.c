@@ -457,9 +457,11 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 		       time_t deadline, struct diag *d);
 
 /* After the transaction: the refused recipients of an accepted message. Temporary refusals
- * are queued for those recipients only; permanent ones are kept in failed/. */
+ * are queued for those recipients only; permanent ones are kept in failed/. The last line of
+ * a failure goes to d, which the caller reports with the status; the others are printed. */
 static int settle_recipients(struct run *r, struct tee *t, const struct envelope *env,
-			     const struct submit_outcome *out, const char *relay, bool any_accepted)
+			     const struct submit_outcome *out, const char *relay, bool any_accepted,
+			     struct diag *d)
 {
 	struct strlist temp = {0}, perm = {0};
 	char *temp_reply = NULL, *perm_reply = NULL;
@@ -488,6 +490,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	if (!problem && t->spool_failed)
 		problem = t->spool_error.msg;
 	unsigned long long size = t->spool ? spool_size(t->spool) : 0;
+	char *temp_lost = NULL, *perm_kept = NULL;
 	if (temp.n) {
 		char *id = NULL;
 		if (!problem && commit(t, env, relay, r->now, temp.v, temp.n, 1, temp_reply, false,
@@ -496,9 +499,9 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 				id, temp.n, temp.n == 1 ? "" : "s");
 			record(id, env, temp.n, size, relay, "queued", temp_reply);
 		} else {
-			fprintf(stderr, "postie: %zu recipient%s not queued (%s): the message was not delivered to %s\n",
-				temp.n, temp.n == 1 ? "" : "s", problem ? problem : why.msg,
-				temp.n == 1 ? "it" : "them");
+			temp_lost = xasprintf("%zu recipient%s not queued (%s): the message was not delivered to %s",
+					      temp.n, temp.n == 1 ? "" : "s", problem ? problem : why.msg,
+					      temp.n == 1 ? "it" : "them");
 			rc = EX_TEMPFAIL;
 			if (t->report)
 				t->report->unkept = true;
@@ -509,13 +512,19 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		char *id = NULL;
 		if (!problem && commit(t, env, relay, r->now, perm.v, perm.n, 1, perm_reply, true,
 				       false, &id, &why) == EX_OK) {
-			fprintf(stderr, "postie: saved as %s/failed/%s.msg\n", queue_path(r->queue), id);
+			perm_kept = xasprintf("saved as %s/failed/%s.msg", queue_path(r->queue), id);
 			record(id, env, perm.n, size, relay, "failed", perm_reply);
 		} else {
-			fprintf(stderr, "postie: not saved (%s)\n", problem ? problem : why.msg);
+			perm_kept = xasprintf("not saved (%s)", problem ? problem : why.msg);
 		}
 		free(id);
 	}
+	if (temp_lost && perm_kept)
+		fprintf(stderr, "postie: %s\n", perm_kept);
+	if (rc != EX_OK)
+		diag_set(d, rc, "%s", temp_lost ? temp_lost : perm_kept);
+	free(temp_lost);
+	free(perm_kept);
 	(void)any_accepted;
 	strlist_free(&temp);
 	strlist_free(&perm);
@@ -555,7 +564,7 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	}
 	/* every RCPT refused: each recipient goes where its own reply says */
 	if (server_refused_all_rcpts && any_perm_rcpt)
-		return settle_recipients(r, t, env, out, relay, false);
+		return settle_recipients(r, t, env, out, relay, false, d);
 
 	bool permanent = refused_for_good(status, out) || (!out->cancelled && status == EX_NOUSER);
 	struct diag why = {0};
@@ -654,7 +663,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 		if (rc == EX_OK) {
 			record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
 			rep->sent = true;
-			rc = settle_recipients(r, &t, env, &out, relay, true);
+			rc = settle_recipients(r, &t, env, &out, relay, true, d);
 		} else {
 			rc = settle_failure(r, &t, env, &out, relay, rc, d);
 			if (!rep->queued_id[0]) {

@@ -72,11 +72,12 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	assert_line "last-error $relay refused <c@example.org>: 452 4.2.2 mailbox full"
 }
 
-@test "a 550 to one of three RCPTs: two get it, failed/ keeps the third, exit 67" {
+@test "a 550 to one of three RCPTs: two get it, failed/ keeps the third, exit 67, two lines" {
 	fixture_fault rcpt '550 5.1.1 no such user' c@example.org
 	post 67 -f a@example.org b@example.org c@example.org d@example.org
 	assert_line --index 0 "postie: $relay refused <c@example.org>: 550 5.1.1 no such user"
 	assert_line --index 1 --regexp "^postie: saved as $Q/failed/[0-9a-f-]+\.msg$"
+	[ "${#lines[@]}" -eq 2 ]
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>" "RCPT TO:<d@example.org>"
 	[ "$(count_queued)" -eq 0 ] && [ "$(count_failed)" -eq 1 ]
 	run env_of "$(failed)" failed
@@ -85,11 +86,13 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	assert_file_bytes "$Q/failed/$(failed).msg" "$EXPECTED"
 }
 
-@test "every RCPT refused with 550: nothing sent, failed/ keeps it, exit 67" {
+@test "every RCPT refused with 550: nothing sent, failed/ keeps it, exit 67, each refusal once" {
 	fixture_fault rcpt '550 5.1.1 no such user'
 	post 67 -f a@example.org b@example.org c@example.org
 	assert_line --index 0 "postie: $relay refused <b@example.org>: 550 5.1.1 no such user"
 	assert_line --index 1 "postie: $relay refused <c@example.org>: 550 5.1.1 no such user"
+	assert_line --index 2 --regexp "^postie: saved as $Q/failed/[0-9a-f-]+\.msg$"
+	[ "${#lines[@]}" -eq 3 ]
 	[ "$(fixture_count)" -eq 0 ] && [ "$(count_failed)" -eq 1 ] && [ "$(count_queued)" -eq 0 ]
 }
 
