@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ADDR_PATH_MAX 256	/* RFC 5321 4.5.3.1.3: a reverse- or forward-path, brackets included */
+
 /* Character classes written out by hand: <ctype.h> answers by locale, and an address must parse
  * the same way whatever LC_CTYPE says. */
 static bool is_wsp(unsigned char c)
@@ -737,13 +739,19 @@ static const char *envelope_problem(const char *addr)
 	why = local_part_problem(addr, &after_local);
 	if (why)
 		return why;
-	if (after_local - addr > 64)
-		return "local part longer than 64 octets";
 	if (!*after_local)
 		return "no domain";
 	if (*after_local != '@')
 		return "forbidden character after the quoted local part";
-	return domain_problem(after_local + 1);
+	why = domain_problem(after_local + 1);
+	if (why)
+		return why;
+	/* RFC 5321's 64-octet local part is only what every server must take: VERP and SRS
+	 * senders are longer, and relays accept them. Its 256-octet path, brackets included, is
+	 * the limit kept. */
+	if (strlen(addr) > ADDR_PATH_MAX - 2)
+		return "longer than 254 octets, the most an SMTP path holds";
+	return NULL;
 }
 
 /* Copies s into out for an error message: control bytes as \xNN (the message may reach a

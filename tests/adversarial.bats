@@ -240,13 +240,25 @@ sys.stdout.write(",\n ".join(",".join(words[i:i + 10]) for i in range(0, n, 10))
 	long=$(head -c 65536 /dev/zero | tr '\0' a)
 	message 'Subject: s\n\nbody\n'
 	post 64 "$long@example.org"
-	assert_output --regexp "^postie: recipient a{100,}\.\.\.: local part longer than 64 octets$"
+	assert_output --regexp "^postie: recipient a{100,}\.\.\.: longer than 254 octets, the most an SMTP path holds$"
 	post 64 "b@$long.org"
 	assert_output --regexp "^postie: recipient b@a{100,}\.\.\.: domain longer than 255 octets$"
 	post 64 -f "$long@example.org" b@example.org
-	assert_output --regexp "^postie: sender a{100,}\.\.\.: local part longer than 64 octets$"
+	assert_output --regexp "^postie: sender a{100,}\.\.\.: longer than 254 octets, the most an SMTP path holds$"
 	nothing_sent
 	nothing_queued
+}
+
+@test "local parts over 64 octets (VERP, SRS) are sent as given, up to the 256-octet path" {
+	local verp rcpt
+	verp="list-bounces+$(printf 'u%.0s' {1..80})=example.com@lists.example.org"
+	rcpt="$(printf 'r%.0s' {1..100})@example.org"
+	message 'Subject: s\n\nbody\n'
+	post 0 -f "$verp" "$rcpt"
+	assert_output ''
+	assert_envelope "EHLO example.net" "MAIL FROM:<$verp>" "RCPT TO:<$rcpt>"
+	post 64 "$(printf 'r%.0s' {1..243})@example.org"
+	assert_output --regexp "^postie: recipient r{100,}\.\.\.: longer than 254 octets, the most an SMTP path holds$"
 }
 
 @test "-t header addresses with '>', spaces, ESMTP parameters or 64 KiB are refused with 65" {
@@ -264,7 +276,7 @@ sys.stdout.write(",\n ".join(",".join(words[i:i + 10]) for i in range(0, n, 10))
 	assert_output "postie: To: ' b@example.org  RSET': bad address syntax: unexpected 'R' after the address"
 	{ printf 'Bcc: '; head -c 65536 /dev/zero | tr '\0' a; printf '@example.org\nSubject: s\n\nbody\n'; } >"$BATS_TEST_TMPDIR/msg"
 	post 65 -t
-	assert_output --regexp "^postie: Bcc: a{100,}\.\.\.: local part longer than 64 octets$"
+	assert_output --regexp "^postie: Bcc: a{100,}\.\.\.: longer than 254 octets, the most an SMTP path holds$"
 	nothing_sent
 	nothing_queued
 }

@@ -369,29 +369,38 @@ static char *domain_of(size_t n)
 
 static void test_envelope_lengths(void)
 {
+	const char *too_long = "longer than 254 octets, the most an SMTP path holds";
 	char *huge = repeat('a', 64 * 1024, "@b");
-	test_envelope(huge, "local part longer than 64 octets", "a 64 KiB address");
+	test_envelope(huge, too_long, "a 64 KiB address");
 	free(huge);
 
-	char *local64 = repeat('a', 64, "@b");
+	/* a local part over RFC 5321's 64 octets (VERP, SRS) passes; the 256-octet path is kept */
 	char *local65 = repeat('a', 65, "@b");
-	test_envelope(local64, NULL, "a local part of 64 octets");
-	test_envelope(local65, "local part longer than 64 octets", "a local part of 65 octets");
-	free(local64);
+	char *local252 = repeat('a', 252, "@b");
+	char *local253 = repeat('a', 253, "@b");
+	test_envelope(local65, NULL, "a local part of 65 octets");
+	test_envelope(local252, NULL, "an address of 254 octets");
+	test_envelope(local253, too_long, "an address of 255 octets");
 	free(local65);
+	free(local252);
+	free(local253);
 
-	char *quoted = repeat('q', 64, "\"@b");
+	char *quoted = repeat('q', 253, "\"@b");
 	quoted[0] = '"';
-	test_envelope(quoted, "local part longer than 64 octets", "a quoted local part of 65 octets");
+	test_envelope(quoted, too_long, "a quoted local part of 254 octets, 256 in all");
 	free(quoted);
 
-	char *d255 = domain_of(255), *d256 = domain_of(256);
-	char *a255 = xasprintf("a@%s", d255), *a256 = xasprintf("a@%s", d256);
+	char *d252 = domain_of(252), *d255 = domain_of(255), *d256 = domain_of(256);
+	char *a252 = xasprintf("a@%s", d252), *a255 = xasprintf("a@%s", d255);
+	char *a256 = xasprintf("a@%s", d256);
 	is_int(strlen(d255), 255, "the long domain has 255 octets");
-	test_envelope(a255, NULL, "a domain of 255 octets");
+	test_envelope(a252, NULL, "a domain of 252 octets, 254 in all");
+	test_envelope(a255, too_long, "a domain of 255 octets, 257 in all");
 	test_envelope(a256, "domain longer than 255 octets", "a domain of 256 octets");
+	free(d252);
 	free(d255);
 	free(d256);
+	free(a252);
 	free(a255);
 	free(a256);
 
