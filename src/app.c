@@ -1232,14 +1232,22 @@ static int session_address(struct smtp_session *ss, const char *addr, bool null_
 	char *local = aliases_local_name(mb.addr, (const char *const *)ss->r->local_domains.v,
 					 ss->r->local_domains.n);
 	char *q = addr_qualify(local ? local : mb.addr, ss->r->domain);
-	free(local);
 	mailbox_clear(&mb);
 	if (addr_check_envelope(q, &why) != EX_OK) {
 		snprintf(reply, replylen, "5.1.%d %s", null_ok ? 7 : 3, why.msg);
 		free(q);
+		free(local);
 		return 553;
 	}
-	*out = q;
+	if (local && !null_ok) {
+		/* a local recipient stays a bare name, as an operand would: the message's aliases
+		 * expand it at delivery, then it is qualified */
+		free(q);
+		*out = local;
+	} else {
+		free(local);
+		*out = q;
+	}
 	return 250;
 }
 

@@ -324,6 +324,15 @@ print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
 	[ "$(fixture_count)" -eq 0 ]
 }
 
+@test "RCPT TO a local name or a local-domain address goes through the aliases, as an operand does" {
+	printf 'root: admin@corp.example\nalice: alice@corp.example, bob@corp.example\n' >"$BATS_TEST_TMPDIR/aliases"
+	postie_config 'timeout 5' "aliases $BATS_TEST_TMPDIR/aliases"
+	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<root@localhost>\r\nRCPT TO:<alice>\r\nRCPT TO:<carol>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n'
+	assert_line --index 7 --regexp "$SENT"
+	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<admin@corp.example>" \
+		"RCPT TO:<alice@corp.example>" "RCPT TO:<bob@corp.example>" "RCPT TO:<carol@example.net>"
+}
+
 @test "a relay that is down: the final dot gets 250 queued as ID and the queue holds it" {
 	fixture_fault greeting '421 4.3.2 down'
 	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: later\r\n\r\nqueued\r\n.\r\nQUIT\r\n'
