@@ -687,7 +687,9 @@ static struct message_opts message_opts_for(const struct run *r, const struct cl
 {
 	return (struct message_opts){
 		.extract = o->extract,
-		.ignore_dots = o->ignore_dots,
+		/* a composed body is read to its end, as mail(1) reads one that is not typed:
+		 * "find . | postie -s list me" must not end at find's first line */
+		.ignore_dots = o->ignore_dots || (o->compose && !isatty(STDIN_FILENO)),
 		.compose = o->compose,
 		.subject = o->subject,
 		.full_name = o->full_name,

@@ -130,12 +130,29 @@ PY
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/tmp")" ]
 }
 
-@test "a composed body ends at a lone dot without -i and keeps it with -i" {
-	message 'a\n.\nb\n'
+@test "a composed body from a pipe or a file keeps a lone dot, as mail(1) does" {
+	message '.\na\n.\nb\n'
 	post 0 -s x me@example.org
 	run received_body
+	assert_output $'.\na\n.\nb'
+	printf '.\n./dir\n' | "$POSTIE" -s list me@example.org
+	run received_body 2
+	assert_output $'.\n./dir'
+}
+
+@test "a composed body typed at a terminal ends at a lone dot without -i, and not with it" {
+	require_cmd script
+	local cmd
+	printf -v cmd '%q -s typed me@example.org 2>%q; echo $? >%q' "$POSTIE" \
+		"$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/rc"
+	printf 'a\n.\n' | SHELL=/bin/sh timeout 20 script -qec "$cmd" /dev/null >/dev/null
+	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ] && [ ! -s "$BATS_TEST_TMPDIR/err" ]
+	run received_body
 	assert_output 'a'
-	post 0 -i -s x me@example.org
+	printf -v cmd '%q -i -s typed me@example.org 2>%q; echo $? >%q' "$POSTIE" \
+		"$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/rc"
+	printf 'a\n.\nb\n\004' | SHELL=/bin/sh timeout 20 script -qec "$cmd" /dev/null >/dev/null
+	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ]
 	run received_body 2
 	assert_output $'a\n.\nb'
 }
