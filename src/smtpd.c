@@ -432,6 +432,10 @@ static int flush(struct smtpd *s)
 			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
 			watch_cancel = false;
 			deadline = cancel_deadline(deadline);
+		} else if (w == WAIT_TIMEOUT && cancelled(s)) {
+			/* only the grace after a signal ran out: the signal is what ended it */
+			rc = fail(s, EX_TEMPFAIL, ECANCELED, "interrupted by a signal");
+			s->out_failed = true;
 		} else if (w == WAIT_TIMEOUT) {
 			rc = fail(s, EX_TEMPFAIL, ETIMEDOUT,
 				  "timed out after %ld s writing to the SMTP client", s->p->timeout);

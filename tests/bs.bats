@@ -305,6 +305,30 @@ print("exit", postie.wait())
 	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
 }
 
+@test "SIGTERM during a delivery, the replies' pipe full: the entry is queued, exit 75 at once" {
+	postie_config 'timeout 60'
+	fixture_fault delay eod 3
+	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n' >"$BATS_TEST_TMPDIR/dialogue"
+	mkfifo "$BATS_TEST_TMPDIR/replies"
+	local rw pid status=0 start
+	exec {rw}<>"$BATS_TEST_TMPDIR/replies"
+	head -c 65536 /dev/zero >&$rw	# a pipe of 64 KiB, full: no reply can be written
+	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	sleep 1	# the relay holds the final dot for 3 s
+	start=$SECONDS
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	exec {rw}<&-
+	assert_equal "$status" 75
+	[ $((SECONDS - start)) -lt 30 ]
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_line --index 0 --regexp "^postie: smtp://127\.0\.0\.1:$SMTP_PORT unavailable \(interrupted during the message\); queued as [0-9a-f-]+, delivered by 'postie -q'$"
+	assert_line --index 1 'postie: interrupted by a signal'
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+}
+
 @test "SIGTERM while waiting for a command: 421 4.3.2 at once and exit 75, not the timeout" {
 	postie_config 'timeout 60'
 	run -0 --separate-stderr /usr/bin/python3 -I -c '
