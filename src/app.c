@@ -1310,7 +1310,8 @@ static int session_deliver(void *ctx, const char *sender, char *const *rcpts, si
 		fprintf(stderr, "postie: %s\n", d.msg);
 	if (rep.unkept) {
 		/* a 250 would drop them: better the client sends again, and some get it twice */
-		ss->sent_any = true;
+		if (rep.sent)
+			ss->sent_any = true;
 		snprintf(reply, replylen, "4.3.0 not delivered to every recipient, and the rest could"
 			 " not be queued; send it again later");
 		return 451;

@@ -106,6 +106,7 @@ quoted_password() { printf '"%s"' "$(sed 's/[\\"]/\\&/g' <<<"$PASSWORD")"; }
 	rm "$BATS_TEST_TMPDIR/runs"
 	POSTIE_NOW=$(($(date +%s) + 3600)) run -0 --separate-stderr postie -q
 	[[ $stderr =~ ^postie:\ password-command\ \'$BATS_TEST_TMPDIR/fail\.sh\':\ .*vault\ is\ sealed.*\;\ its\ queue\ entries\ stay\ queued$ ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/runs")" -eq 1 ]
 	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ] && [ -z "$(ls -A "$Q/failed" 2>/dev/null)" ]
 	[ "$(fixture_count)" -eq 0 ]
