@@ -310,12 +310,16 @@ print("exit", postie.wait())
 	fixture_fault delay eod 3
 	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n' >"$BATS_TEST_TMPDIR/dialogue"
 	mkfifo "$BATS_TEST_TMPDIR/replies"
-	local rw pid status=0 start
+	local rw pid status=0 start _
 	exec {rw}<>"$BATS_TEST_TMPDIR/replies"
 	head -c 65536 /dev/zero >&$rw	# a pipe of 64 KiB, full: no reply can be written
 	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
-	sleep 1	# the relay holds the final dot for 3 s
+	# the signal comes while the relay holds the final dot (3 s), however slow postie runs
+	for _ in $(seq 300); do
+		grep -q -- '^-- delaying eod by ' "$SMTP_DIR/sessions/1.log" 2>/dev/null && break
+		sleep 0.1
+	done
 	start=$SECONDS
 	kill -TERM "$pid"
 	wait "$pid" || status=$?
