@@ -40,8 +40,8 @@ void mailbox_clear(struct mailbox *mb);
 /* Checks that addr (canonical form, NUL-terminated) can be sent as an SMTP envelope address:
  * not empty, no CR, LF, NUL or other control byte, no space or '<' '>' outside a quoted local
  * part, a domain of at most 255 octets and the whole at most 254 (a 256-octet SMTP path), an
- * '@' with a non-empty domain made of labels (or a [literal]). libcurl 7.88 sends whatever it is given, so this check
- * is what stands between a header and SMTP command injection.
+ * '@' with a non-empty domain made of labels (or a [literal]). libcurl 7.88 sends whatever it
+ * is given, so this check is what stands between a header and SMTP command injection.
  * Returns EX_OK, or EX_DATAERR with d filled ("<addr>: <why>", the address shown escaped). */
 int addr_check_envelope(const char *addr, struct diag *d);
 
