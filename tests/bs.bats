@@ -49,6 +49,36 @@ assert_replies() {
 	assert_output "$(printf '%s\n' "$@")"
 }
 
+# sigterm_while_blocked FILL WAIT...: runs `postie -bs` on $BATS_TEST_TMPDIR/dialogue, its
+# replies going to a FIFO that is held open but never read (FILL bytes already in it; 65536
+# fills it), runs WAIT..., then sends SIGTERM and asserts exit 75 within 30 s, far less than
+# the configured timeout. postie's stderr is left in $BATS_TEST_TMPDIR/err.
+sigterm_while_blocked() {
+	local fill=$1 rw pid status=0 start
+	shift
+	mkfifo "$BATS_TEST_TMPDIR/replies"
+	exec {rw}<>"$BATS_TEST_TMPDIR/replies"
+	[ "$fill" -eq 0 ] || head -c "$fill" /dev/zero >&"$rw"
+	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	"$@"
+	start=$SECONDS
+	kill -TERM "$pid"
+	wait "$pid" || status=$?
+	exec {rw}<&-
+	assert_equal "$status" 75
+	[ $((SECONDS - start)) -lt 30 ]
+}
+
+# Waits (up to 30 s) until the fixture holds the final dot of session 1 under a delay fault.
+relay_holds_dot() {
+	local _
+	for _ in $(seq 300); do
+		grep -q -- '^-- delaying eod by ' "$SMTP_DIR/sessions/1.log" 2>/dev/null && return
+		sleep 0.1
+	done
+}
+
 # smtplib_session: runs the Python code on stdin with `smtp`, an smtplib.SMTP talking to
 # `postie -bs` through a socketpair (postie's stdin and stdout are the socket); prints the
 # greeting first and postie's exit status last ("exit N").
@@ -287,19 +317,8 @@ print("exit", postie.wait())
 	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n' >"$BATS_TEST_TMPDIR/dialogue"
 	yes NOOP | head -n 200000 >>"$BATS_TEST_TMPDIR/dialogue"
 	printf 'DATA\r\nSubject: x\r\n\r\nnever\r\n.\r\nQUIT\r\n' >>"$BATS_TEST_TMPDIR/dialogue"
-	mkfifo "$BATS_TEST_TMPDIR/replies"
-	local reader pid status=0 start
-	exec {reader}<>"$BATS_TEST_TMPDIR/replies"
-	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
-	pid=$!
-	# the pipe holds 64 KiB of replies: once it is full, postie waits to write
-	sleep 1
-	start=$SECONDS
-	kill -TERM "$pid"
-	wait "$pid" || status=$?
-	exec {reader}<&-
-	assert_equal "$status" 75
-	[ $((SECONDS - start)) -lt 30 ]
+	# the pipe takes 64 KiB of the 2.8 MB of replies: then postie waits to write
+	sigterm_while_blocked 0 sleep 1
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" 'postie: interrupted by a signal'
 	[ "$(fixture_count)" -eq 0 ]
 	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
@@ -309,23 +328,9 @@ print("exit", postie.wait())
 	postie_config 'timeout 60'
 	fixture_fault delay eod 3
 	printf 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n' >"$BATS_TEST_TMPDIR/dialogue"
-	mkfifo "$BATS_TEST_TMPDIR/replies"
-	local rw pid status=0 start _
-	exec {rw}<>"$BATS_TEST_TMPDIR/replies"
-	head -c 65536 /dev/zero >&$rw	# a pipe of 64 KiB, full: no reply can be written
-	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
-	pid=$!
-	# the signal comes while the relay holds the final dot (3 s), however slow postie runs
-	for _ in $(seq 300); do
-		grep -q -- '^-- delaying eod by ' "$SMTP_DIR/sessions/1.log" 2>/dev/null && break
-		sleep 0.1
-	done
-	start=$SECONDS
-	kill -TERM "$pid"
-	wait "$pid" || status=$?
-	exec {rw}<&-
-	assert_equal "$status" 75
-	[ $((SECONDS - start)) -lt 30 ]
+	# the pipe is full from the start: no reply can be written; the signal comes while the
+	# relay holds the final dot (3 s), however slow postie runs
+	sigterm_while_blocked 65536 relay_holds_dot
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_line --index 0 --regexp "^postie: smtp://127\.0\.0\.1:$SMTP_PORT unavailable \(interrupted during the message\); queued as [0-9a-f-]+, delivered by 'postie -q'$"
 	assert_line --index 1 'postie: interrupted by a signal'
