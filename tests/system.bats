@@ -7,11 +7,11 @@
 
 load helpers
 load postie
-
-GID=4242	# the group postie, in the namespace's own /etc/group
+load setgid
 
 setup_file() { fixture_start --auth-user alice --auth-password 'sys s3cret'; }
 teardown_file() { fixture_stop; }
+teardown() { setgid_teardown; }
 setup() {
 	if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
 		[ "${CI:-}" = true ] && { echo "CI must run as root with mount namespaces"; return 1; }
@@ -66,43 +66,21 @@ in_namespace() {
 }
 
 @test "setgid postie: a user who cannot read the system file sends through its account" {
-	user=nobody
-	skip_unless_sysconfdir_reachable "$(id -u nobody)" "$(id -g nogroup)"
-	# the namespace's /etc/group knows the group postie
-	cp /etc/group "$BATS_TEST_TMPDIR/group"
-	printf 'postie:x:%s:\n' "$GID" >>"$BATS_TEST_TMPDIR/group"
-	# a copy of postie, setgid postie, where nobody can run it
-	world=$(mktemp -d /tmp/postie-setgid.XXXXXX)
-	chmod 755 "$world"
-	cp "$POSTIE" "$world/postie"
-	chgrp "$GID" "$world/postie"
-	chmod 2755 "$world/postie"
-	mkdir -m 777 "$world/state" "$world/home"
-	cp "$BATS_TEST_TMPDIR/msg" "$world/msg" && chmod 644 "$world/msg"
-	printf 'relay smtp://127.0.0.1:%s\ndomain sys.example\nuser alice\npassword "sys s3cret"\nsyslog no\n' \
-		"$SMTP_PORT" >"$SCRATCH/postie.conf"
-	chgrp "$GID" "$SCRATCH/postie.conf"
-	chmod 640 "$SCRATCH/postie.conf"
-	chmod 755 "$SCRATCH" "$BATS_TEST_TMPDIR"
+	setgid_setup
+	system_conf "relay smtp://127.0.0.1:$SMTP_PORT" 'domain sys.example' 'user alice' \
+		'password "sys s3cret"' 'syslog no'
 	# a -C file only the group postie could read: it must be read without the privilege
-	printf 'domain leaked.example\n' >"$world/secret.conf"
-	chgrp "$GID" "$world/secret.conf" && chmod 640 "$world/secret.conf"
-
-	as_nobody() {
-		unshare -m bash -c 'mount --bind "$2" "$3" && mount --bind "$1" /etc/group && shift 3 && exec "$@"' _ \
-			"$BATS_TEST_TMPDIR/group" "$SCRATCH" "$SYSDIR" \
-			setpriv --reuid="$user" --regid=nogroup --clear-groups \
-			env -i PATH=/usr/bin:/bin HOME="$world/home" XDG_STATE_HOME="$world/state" "$@"
-	}
+	printf 'domain leaked.example\n' >"$WORLD/secret.conf"
+	chgrp "$SETGID_GID" "$WORLD/secret.conf"
+	chmod 640 "$WORLD/secret.conf"
 	run as_nobody cat "$SYSDIR/postie.conf"
 	assert_failure
-	run as_nobody "$world/postie" -f nobody@sys.example b@example.org <"$world/msg"
+	run as_nobody "$WORLD/postie" -f nobody@sys.example b@example.org <"$WORLD/msg"
 	assert_success
 	assert_output ''
 	assert_envelope "EHLO sys.example" "AUTH alice" "MAIL FROM:<nobody@sys.example>" "RCPT TO:<b@example.org>"
-	run as_nobody "$world/postie" -C "$world/secret.conf" b@example.org <"$world/msg"
+	run as_nobody "$WORLD/postie" -C "$WORLD/secret.conf" b@example.org <"$WORLD/msg"
 	assert_failure 78
-	assert_output "postie: $world/secret.conf: Permission denied"
+	assert_output "postie: $WORLD/secret.conf: Permission denied"
 	[ "$(fixture_count)" -eq 1 ]
-	rm -rf "$world"
 }
