@@ -142,6 +142,19 @@ struct run {
 	struct strlist local_domains;	/* what counts as this machine */
 };
 
+/* The account's logfile for appending: the descriptor the configuration opened while it held
+ * the system file's group, or the file opened now with the user's own rights. */
+static FILE *open_logfile(const struct account *a)
+{
+	if (a->logfile_fd < 0)
+		return fopen(a->logfile, "ae");
+	int fd = fcntl(a->logfile_fd, F_DUPFD_CLOEXEC, 3);
+	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
+	return f;
+}
+
 static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 {
 	memset(r, 0, sizeof *r);
@@ -165,8 +178,10 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 			return diag_set(d, EX_CANTCREAT, "%s: %s", o->transcript_file, strerror(errno));
 	}
 	log_set_transcript(o->verbose, r->transcript);
+	if (r->acct->secrets_note && log_transcript_enabled())
+		log_transcript("postie:", r->acct->secrets_note, strlen(r->acct->secrets_note));
 	if (r->acct->logfile) {
-		r->logfile = fopen(r->acct->logfile, "ae");
+		r->logfile = open_logfile(r->acct);
 		if (!r->logfile)
 			return diag_set(d, EX_CANTCREAT, "logfile %s: %s", r->acct->logfile, strerror(errno));
 	}

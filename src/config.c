@@ -1,6 +1,8 @@
 /* config.c: reads the configuration files (see config.h): `key value` lines, `#` comments,
  * `account NAME` sections, layered system -> user, and runs password-command. It never prints,
- * never echoes a password in a message, and never reads a user-controlled file with privilege. */
+ * never echoes a password (or any value of a file the user cannot read) in a message, never
+ * reads a user-controlled file with privilege, and never lets a system credential follow
+ * connection settings that a user chose (keep_system_secrets_home). */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -54,12 +56,16 @@ static const char *const key_names[K_COUNT] = {
 	[K_LOGFILE] = "logfile", [K_MAX_RECIPIENTS] = "max-recipients",
 };
 
-/* Where a key got its value: the file (a string owned by config.files), the line, and which
- * config_parse call (pass) it was, so that a relay list knows when to start over. */
+/* Where a key got its value: the file (a string owned by config.files), the line, which
+ * config_parse call (pass) it was, so that a relay list knows when to start over, whether that
+ * file is the system's (its secrets may go only where it says), and whether the real user may
+ * read it (when not, no message quotes a value from it). */
 struct origin {
 	const char *file;
 	size_t line;
 	size_t pass;
+	bool system;
+	bool hidden;
 };
 
 /* The keys one section (top level or one account) sets, merged over every file. */
@@ -72,6 +78,8 @@ struct layer {
 	struct strlist relay;
 	struct strlist local_domains;
 	char *from_key;			/* addr_dedup_key of from's addr-spec */
+	bool logfile_open;		/* logfile_fd is the system file's logfile, opened before */
+	int logfile_fd;			/* the group privilege was given up */
 };
 
 struct config_state {
@@ -79,6 +87,8 @@ struct config_state {
 	struct layer *acct;
 	size_t nacct;
 	struct account *eff;		/* [0] the top level, [1 + i] acct[i] */
+	char **notes;			/* eff[i].secrets_note, owned here */
+	size_t nnotes;
 	bool finished;
 	size_t pass;
 	bool pass_has_password;		/* the current config_parse set `password` */
@@ -116,6 +126,16 @@ static int bad(struct diag *d, const struct origin *at, const char *fmt, ...)
 	return diag_set(d, EX_CONFIG, "%s:%zu: %s", at->file, at->line, what);
 }
 
+/* "file:line: KEY 'VALUE' WHAT", EX_CONFIG; from a file the real user cannot read, the value is
+ * left out, so that a protected file cannot be read back through its error messages. */
+static int bad_value(struct diag *d, const struct origin *at, const char *key, const char *value,
+		     const char *what)
+{
+	if (at->hidden)
+		return bad(d, at, "%s %s (the value is not shown)", key, what);
+	return bad(d, at, "%s '%.200s' %s", key, value, what);
+}
+
 static bool has_control(const char *s)
 {
 	for (; *s; s++)
@@ -146,12 +166,12 @@ static int path_value(const struct origin *at, const char *key, const char *valu
 	if (value[0] == '~' && (value[1] == '/' || value[1] == '\0')) {
 		char *home = home_dir();
 		if (!home)
-			return bad(d, at, "%s '%s': no home directory to put in for ~", key, value);
+			return bad_value(d, at, key, value, "has no home directory to put in for ~");
 		*out = xasprintf("%s%s", home, value + 1);
 		free(home);
 		return EX_OK;
 	}
-	return bad(d, at, "%s '%s' is not an absolute path or ~/path", key, value);
+	return bad_value(d, at, key, value, "is not an absolute path or ~/path");
 }
 
 static int yes_no(const struct origin *at, const char *key, const char *value, long *out,
@@ -162,7 +182,7 @@ static int yes_no(const struct origin *at, const char *key, const char *value, l
 	else if (strcmp(value, "no") == 0)
 		*out = 0;
 	else
-		return bad(d, at, "%s '%s' is not yes or no", key, value);
+		return bad_value(d, at, key, value, "is not yes or no");
 	return EX_OK;
 }
 
@@ -384,6 +404,8 @@ out:
 
 static void layer_free(struct layer *l)
 {
+	if (l->logfile_open)
+		close(l->logfile_fd);
 	free(l->name);
 	for (int k = 0; k < K_COUNT; k++)
 		wipe_free(l->str[k]);
@@ -422,8 +444,8 @@ static int apply_relay(struct layer *l, const struct origin *at, const char *val
 {
 	const char *h, *e;
 	if (!relay_url_ok(value, &h, &e))
-		return bad(d, at, "relay '%s' is not smtp://host[:port] or smtps://host[:port]",
-			   value);
+		return bad_value(d, at, "relay", value,
+				 "is not smtp://host[:port] or smtps://host[:port]");
 	/* Lines of one file and section add up to a failover list; a later file starts over. */
 	if (!l->set[K_RELAY] || l->at[K_RELAY].pass != at->pass)
 		strlist_free(&l->relay);
@@ -441,6 +463,9 @@ static int apply_local_domains(struct layer *l, const struct origin *at, const c
 		if (n > 0) {
 			if (!domain_ok(p, n)) {
 				strlist_free(&list);
+				if (at->hidden)
+					return bad_value(d, at, "local-domains", value,
+							 "holds a name that is not a domain name");
 				return bad(d, at, "local-domains: '%.*s' is not a domain name",
 					   (int)n, p);
 			}
@@ -463,11 +488,14 @@ static int apply_from(struct layer *l, const struct origin *at, const char *valu
 {
 	struct mailbox mb;
 	struct diag why = {0};
-	if (addr_parse_one(value, &mb, &why) != EX_OK)
+	if (addr_parse_one(value, &mb, &why) != EX_OK) {
+		if (at->hidden)
+			return bad_value(d, at, "from", value, "is not an address");
 		return bad(d, at, "from '%s': %s", value, why.msg);
+	}
 	if (*mb.addr == '\0') {
 		mailbox_clear(&mb);
-		return bad(d, at, "from '%s' is the null address", value);
+		return bad_value(d, at, "from", value, "is the null address");
 	}
 	free(l->from_key);
 	l->from_key = addr_dedup_key(mb.addr);
@@ -490,6 +518,9 @@ static int apply_secret(struct layer *l, enum key k, const struct origin *at, co
 		struct diag why = {0};
 		int rc = config_split_command(value, &argv, &why);
 		strlist_free(&argv);
+		if (rc != EX_OK && at->hidden)
+			return bad_value(d, at, "password-command", value,
+					 "is not a command line (quoting or shell syntax)");
 		if (rc != EX_OK)
 			return bad(d, at, "password-command: %s", why.msg);
 	}
@@ -521,6 +552,9 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 	while (k < K_COUNT && strcmp(key, key_names[k]) != 0)
 		k++;
 	if (k == K_COUNT) {
+		/* a stray secret on a line of its own is not a key to show */
+		if (at->hidden)
+			return bad(d, at, "unknown key (not shown)");
 		/* a file of garbage must not put escape sequences on the terminal */
 		struct buf shown = {0};
 		buf_put_escaped(&shown, key);
@@ -548,7 +582,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		else if (strcmp(value, "off") == 0)
 			l->num[k] = TLS_OFF;
 		else
-			rc = bad(d, at, "tls '%s' is not required, opportunistic or off", value);
+			rc = bad_value(d, at, key, value, "is not required, opportunistic or off");
 		break;
 	case K_DELIVERY:
 		if (strcmp(value, "now") == 0)
@@ -556,7 +590,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		else if (strcmp(value, "queue") == 0)
 			l->num[k] = DELIVERY_QUEUE;
 		else
-			rc = bad(d, at, "delivery '%s' is not now or queue", value);
+			rc = bad_value(d, at, key, value, "is not now or queue");
 		break;
 	case K_TLS_VERIFY:
 	case K_OAUTH2:
@@ -578,7 +612,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		if (strcmp(value, "no") == 0) {
 			set_str(l, k, NULL);
 		} else if (strcmp(value, "yes") != 0 && *value != '/' && *value != '~') {
-			rc = bad(d, at, "netrc '%s' is not yes, no or a path", value);
+			rc = bad_value(d, at, key, value, "is not yes, no or a path");
 		} else {
 			rc = path_value(at, key, strcmp(value, "yes") == 0 ? "~/.netrc" : value,
 					&path, d);
@@ -606,7 +640,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 					*q = (char)(*q - 'a' + 'A');
 			set_str(l, k, mech);
 		} else {
-			rc = bad(d, at, "auth '%s' is not auto or a SASL mechanism name", value);
+			rc = bad_value(d, at, key, value, "is not auto or a SASL mechanism name");
 		}
 		break;
 	case K_FROM:
@@ -614,7 +648,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		break;
 	case K_DOMAIN:
 		if (!domain_ok(value, strlen(value)))
-			rc = bad(d, at, "domain '%s' is not a domain name", value);
+			rc = bad_value(d, at, key, value, "is not a domain name");
 		else
 			set_str(l, k, xstrdup(value));
 		break;
@@ -623,16 +657,16 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		break;
 	case K_MAX_RECIPIENTS:
 		if (!bounded_number(value, 1000000, &l->num[k]))
-			rc = bad(d, at, "max-recipients '%s' is not a number (1-1000000)", value);
+			rc = bad_value(d, at, key, value, "is not a number (1-1000000)");
 		break;
 	case K_TIMEOUT:
 		if (!bounded_number(value, 86400, &l->num[k]))
-			rc = bad(d, at, "timeout '%s' is not a number of seconds (1-86400)", value);
+			rc = bad_value(d, at, key, value, "is not a number of seconds (1-86400)");
 		break;
 	case K_QUEUE_LIFETIME:
 		if (!config_duration(value, &l->num[k]))
-			rc = bad(d, at, "queue-lifetime '%s' is not a duration like 5d, 12h, 30m, "
-				 "90s or seconds (at most 366d)", value);
+			rc = bad_value(d, at, key, value, "is not a duration like 5d, 12h, 30m, 90s "
+				       "or seconds (at most 366d)");
 		break;
 	case K_COUNT:
 		break;
@@ -686,7 +720,10 @@ static const char *split_line(char *line, char **key, char **value)
 	return NULL;
 }
 
-int config_parse(struct config *c, const char *name, const char *text, size_t len, struct diag *d)
+/* config_parse, for a text that comes from the system file (system) and that the real user
+ * may not be able to read (hidden). */
+static int parse_text(struct config *c, const char *name, const char *text, size_t len,
+		      bool system, bool hidden, struct diag *d)
 {
 	if (!c->st)
 		c->st = xcalloc(1, sizeof *c->st);
@@ -695,7 +732,7 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 	st->pass++;
 	st->pass_has_password = false;
 	strlist_add(&c->files, name);
-	struct origin at = { c->files.v[c->files.n - 1], 0, st->pass };
+	struct origin at = { c->files.v[c->files.n - 1], 0, st->pass, system, hidden };
 	struct layer *section = &st->top;
 
 	const char *p = text, *end = text + len;
@@ -720,8 +757,8 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 			if (*value == '\0')
 				rc = bad(d, &at, "account needs a name");
 			else if (!account_name_ok(value))
-				rc = bad(d, &at, "account '%s' is not a name of letters, digits and "
-					 "-_.@+", value);
+				rc = bad_value(d, &at, "account", value, "is not a name of letters, "
+					       "digits and -_.@+");
 			else
 				section = account_layer(st, value);
 		} else {
@@ -734,6 +771,17 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
 	return rc;
 }
 
+int config_parse(struct config *c, const char *name, const char *text, size_t len, struct diag *d)
+{
+	return parse_text(c, name, text, len, false, false, d);
+}
+
+int config_parse_system(struct config *c, const char *name, const char *text, size_t len,
+			bool hidden, struct diag *d)
+{
+	return parse_text(c, name, text, len, true, hidden, d);
+}
+
 /* --- effective settings ---------------------------------------------------------------------- */
 
 static const struct layer *from_layer(const struct layer *top, const struct layer *acct,
@@ -744,8 +792,63 @@ static const struct layer *from_layer(const struct layer *top, const struct laye
 	return top->set[k] ? top : NULL;
 }
 
+/* What says where an account connects and how it proves who it is. */
+static const enum key connection_keys[] = {
+	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_AUTH, K_OAUTH2,
+};
+
+/* The first of connection_keys that the account takes from a file the user controls (the
+ * user's file, -C, $POSTIE_CONFIG), or K_COUNT when the system file alone says where and how
+ * it connects. Defaults count as the system's: no user put them there. */
+static enum key moved_by_user(const struct layer *top, const struct layer *acct)
+{
+	for (size_t i = 0; i < sizeof connection_keys / sizeof *connection_keys; i++) {
+		const struct layer *l = from_layer(top, acct, connection_keys[i]);
+		if (l && !l->at[connection_keys[i]].system)
+			return connection_keys[i];
+	}
+	return K_COUNT;
+}
+
+/* The secrets rule (postie.conf(5), SECRETS), the one place it is decided: a credential from the
+ * system file (user, password, password-command, netrc, tls-cert, tls-key) is used only with the
+ * relay, TLS and authentication settings the system file gives the same account. When a file
+ * the user controls changes any of them, the account is the user's own and keeps only the
+ * credentials the user gave; *note (owned by the caller) then says so, for -v. secret is the
+ * layer password and password-command come from. */
+static void keep_system_secrets_home(const struct layer *top, const struct layer *acct,
+				     const struct layer *secret, struct account *a, char **note)
+{
+	enum key moved = moved_by_user(top, acct);
+	if (moved == K_COUNT)
+		return;
+	bool dropped = false;
+	const struct layer *l;
+#define DROP(k, field) \
+	if (a->field && (l = from_layer(top, acct, (k))) && l->at[(k)].system) { \
+		a->field = NULL; \
+		dropped = true; \
+	}
+	DROP(K_USER, user)
+	DROP(K_NETRC, netrc)
+	DROP(K_TLS_CERT, tls_cert)
+	DROP(K_TLS_KEY, tls_key)
+#undef DROP
+	if ((a->password && secret->at[K_PASSWORD].system) ||
+	    (a->password_command && secret->at[K_PASSWORD_COMMAND].system)) {
+		a->password = a->password_command = NULL;
+		dropped = true;
+	}
+	if (!dropped)
+		return;
+	const struct origin *at = &from_layer(top, acct, moved)->at[moved];
+	*note = xasprintf("%s%s%s does not use the system file's secrets: its %s is set in %s:%zu",
+			  acct ? "account '" : "the default account", acct ? acct->name : "",
+			  acct ? "'" : "", key_names[moved], at->file, at->line);
+}
+
 static int effective(const struct layer *top, const struct layer *acct, struct account *a,
-		     struct diag *d)
+		     char **note, struct diag *d)
 {
 	const struct layer *l;
 	memset(a, 0, sizeof *a);
@@ -800,8 +903,14 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 	a->delivery = (enum delivery_mode)NUM(K_DELIVERY, DELIVERY_NOW);
 	a->syslog = NUM(K_SYSLOG, 1);
 	a->logfile = STR(K_LOGFILE);
+	a->logfile_fd = -1;
+	if ((l = from_layer(top, acct, K_LOGFILE)) && l->at[K_LOGFILE].system && l->logfile_open)
+		a->logfile_fd = l->logfile_fd;
+	a->password_command_hidden =
+		a->password_command && secret->at[K_PASSWORD_COMMAND].hidden;
 #undef STR
 #undef NUM
+	keep_system_secrets_home(top, acct, secret, a, note);
 
 	char in[128] = "";
 	if (acct)
@@ -817,9 +926,21 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 	if (a->oauth2 && a->auth && strcmp(a->auth, "XOAUTH2") != 0 &&
 	    strcmp(a->auth, "OAUTHBEARER") != 0)
 		return bad(d, &from_layer(top, acct, K_OAUTH2)->at[K_OAUTH2],
-			   "oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not %s%s", a->auth,
+			   "oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not %s%s",
+			   from_layer(top, acct, K_AUTH)->at[K_AUTH].hidden ? "the one set" : a->auth,
 			   in);
 	return EX_OK;
+}
+
+static void free_notes(struct config_state *st)
+{
+	if (!st->notes)
+		return;
+	for (size_t i = 0; i < st->nnotes; i++)
+		free(st->notes[i]);
+	free(st->notes);
+	st->notes = NULL;
+	st->nnotes = 0;
 }
 
 int config_finish(struct config *c, struct diag *d)
@@ -827,12 +948,17 @@ int config_finish(struct config *c, struct diag *d)
 	if (!c->st)
 		c->st = xcalloc(1, sizeof *c->st);
 	struct config_state *st = c->st;
+	free_notes(st);
 	free(st->eff);
 	st->eff = xcalloc(st->nacct + 1, sizeof *st->eff);
+	st->notes = xcalloc(st->nacct + 1, sizeof *st->notes);
+	st->nnotes = st->nacct + 1;
 	st->finished = false;
-	int rc = effective(&st->top, NULL, &st->eff[0], d);
+	int rc = effective(&st->top, NULL, &st->eff[0], &st->notes[0], d);
 	for (size_t i = 0; i < st->nacct && rc == EX_OK; i++)
-		rc = effective(&st->top, &st->acct[i], &st->eff[i + 1], d);
+		rc = effective(&st->top, &st->acct[i], &st->eff[i + 1], &st->notes[i + 1], d);
+	for (size_t i = 0; i <= st->nacct; i++)
+		st->eff[i].secrets_note = st->notes[i];
 	st->finished = rc == EX_OK;
 	return rc;
 }
@@ -917,7 +1043,10 @@ static int load_file(struct config *c, const char *path, bool system, struct dia
 	struct stat st;
 	int rc = read_file(path, &text, &st, d);
 	if (rc == EX_OK) {
-		rc = config_parse(c, path, text.data ? text.data : "", text.len, d);
+		/* access(2) asks about the real user: with a setgid privilege, what the user alone
+		 * could read */
+		bool hidden = system && access(path, R_OK) != 0;
+		rc = parse_text(c, path, text.data ? text.data : "", text.len, system, hidden, d);
 		if (rc == EX_OK && c->st->pass_has_password)
 			rc = check_secret_mode(path, &st, system, d);
 	}
@@ -933,12 +1062,39 @@ int config_parse_file(struct config *c, const char *path, bool system, struct di
 	return rc == -1 ? diag_set(d, EX_CONFIG, "%s: no such file", path) : rc;
 }
 
+/* Opens the logfile the system file gives l, while the process may still hold the group that
+ * a root:postie 0660 log needs. Only root creates it; a failure is left for the caller's own
+ * open, which then reports it. */
+static void open_system_logfile(struct layer *l)
+{
+	if (!l->set[K_LOGFILE] || !l->at[K_LOGFILE].system || !l->str[K_LOGFILE])
+		return;
+	int flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+	if (geteuid() == 0)
+		flags |= O_CREAT;
+	int fd = open(l->str[K_LOGFILE], flags, 0640);
+	struct stat st;
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	l->logfile_fd = fd;
+	l->logfile_open = true;
+}
+
 int config_load_system(struct config *c, struct diag *d)
 {
 	memset(c, 0, sizeof *c);
 	c->st = xcalloc(1, sizeof *c->st);
 	int rc = load_file(c, SYSCONFDIR "/postie.conf", true, d);
-	return rc == -1 ? EX_OK : rc;
+	if (rc != EX_OK && rc != -1)
+		return rc;
+	open_system_logfile(&c->st->top);
+	for (size_t i = 0; i < c->st->nacct; i++)
+		open_system_logfile(&c->st->acct[i]);
+	return EX_OK;
 }
 
 int config_drop_privileges(struct diag *d)
@@ -1009,6 +1165,7 @@ void config_free(struct config *c)
 		for (size_t i = 0; i < st->nacct; i++)
 			layer_free(&st->acct[i]);
 		free(st->acct);
+		free_notes(st);
 		free(st->eff);
 		free(st);
 	}
@@ -1067,7 +1224,10 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int run_password_command(const char *cmd, long timeout, char **secret, struct diag *d)
+/* hidden: the command comes from a file the real user cannot read, so no message names it or
+ * repeats what it printed. */
+static int run_password_command(const char *cmd, long timeout, bool hidden, char **secret,
+				struct diag *d)
 {
 	struct strlist args = {0}, env = {0};
 	char **argv = NULL;
@@ -1128,8 +1288,8 @@ static int run_password_command(const char *cmd, long timeout, char **secret, st
 	if (got == (ssize_t)sizeof exec_errno) {
 		waitpid(pid, NULL, 0);
 		pid = -1;
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': cannot run: %s", argv[0],
-			      strerror(exec_errno));
+		rc = diag_set(d, EX_CONFIG, "password-command '%s': cannot run: %s",
+			      hidden ? "(not shown)" : argv[0], strerror(exec_errno));
 		goto out;
 	}
 
@@ -1194,8 +1354,10 @@ static int run_password_command(const char *cmd, long timeout, char **secret, st
 	if (why[0]) {
 		char line[COMMAND_ERR_MAX];
 		first_line(errbuf, errlen, line, sizeof line);
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': %s%s%s", argv[0], why,
-			      line[0] ? ": " : "", line);
+		if (hidden)
+			line[0] = '\0';
+		rc = diag_set(d, EX_CONFIG, "password-command '%s': %s%s%s",
+			      hidden ? "(not shown)" : argv[0], why, line[0] ? ": " : "", line);
 	}
 out:
 	if (pid > 0) {
@@ -1227,7 +1389,8 @@ int config_password(const struct account *a, char **out, struct diag *d)
 		return EX_OK;
 	if (getegid() != getgid())
 		return diag_set(d, EX_SOFTWARE, "password-command run with a group privilege");
-	return run_password_command(a->password_command, a->timeout, out, d);
+	return run_password_command(a->password_command, a->timeout, a->password_command_hidden,
+				    out, d);
 }
 
 void config_secret_free(char *secret)

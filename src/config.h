@@ -59,6 +59,11 @@ struct account {
 	enum delivery_mode delivery;	/* default DELIVERY_NOW */
 	bool syslog;			/* default true */
 	const char *logfile;		/* or NULL */
+	int logfile_fd;			/* logfile already open (the system file's, opened with its
+					 * privilege; owned by the config: dup it), or -1 */
+	bool password_command_hidden;	/* it comes from a file the real user cannot read */
+	const char *secrets_note;	/* why the system file's secrets were left out of this
+					 * account (SECRETS in postie.conf(5)), or NULL */
 };
 
 struct config_state;
@@ -95,6 +100,12 @@ int config_drop_privileges(struct diag *d);
  * Errors: as config_load_system, the permission rule being "owner only". */
 int config_load_user(struct config *c, const char *cli_path, struct diag *d);
 
+/* config_parse for the text of the system file: its credentials stay with its own connection
+ * settings (see config_finish), and when hidden (the real user cannot read it) no error quotes
+ * a value of it. For tests; the program uses config_load_system. */
+int config_parse_system(struct config *c, const char *name, const char *text, size_t len,
+			bool hidden, struct diag *d);
+
 /* Reads and parses one file over what c holds, as config_load does for each file; system
  * selects the permission rule of the system file. Missing file: EX_CONFIG "FILE: no such file".
  * For tests; the program uses the functions above. */
@@ -107,7 +118,10 @@ int config_parse_file(struct config *c, const char *path, bool system, struct di
 int config_parse(struct config *c, const char *name, const char *text, size_t len, struct diag *d);
 
 /* Computes the effective settings of the top level and of every account and checks what no
- * single line can: tls off with a user and a relay that is not loopback, tls off with an
+ * single line can. The secrets rule is applied here: when a file the user controls sets any of
+ * relay, tls, tls-verify, tls-ca-file, tls-cert, tls-key, user, auth or oauth2 for an account,
+ * the credentials that account would take from the system file (user, password,
+ * password-command, netrc, tls-cert, tls-key) are left out and secrets_note says why. Then: tls off with a user and a relay that is not loopback, tls off with an
  * smtps:// relay, oauth2 with a mechanism that is not XOAUTH2 or OAUTHBEARER.
  * Errors: EX_CONFIG "file:line: what is wrong" (the line of the key at fault). */
 int config_finish(struct config *c, struct diag *d);

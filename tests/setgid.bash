@@ -17,7 +17,7 @@ setgid_setup() {
 		[ "${CI:-}" = true ] && { echo "CI must run as root with mount namespaces"; return 1; }
 		skip "needs root and mount namespaces"
 	fi
-	skip_unless_sysconfdir_reachable "$(id -u nobody)" "$(id -g nogroup)"
+	skip_unless_sysconfdir_reachable "$(id -u nobody)" "$(getent group nogroup | cut -d: -f3)"
 	SYSFILE=$("$POSTIE" --version | sed -n 's/^system config: //p')
 	SYSDIR=$(dirname "$SYSFILE")
 	SCRATCH=$BATS_TEST_TMPDIR/sysconf
@@ -68,4 +68,10 @@ as_nobody_file() {
 	printf "$2" >"$WORLD/$1"
 	chown nobody:nogroup "$WORLD/$1"
 	chmod 600 "$WORLD/$1"
+}
+
+# as_root_in_namespace CMD ARGS...: CMD as root, with the scratch system file in place.
+as_root_in_namespace() {
+	mkdir -p "$SYSDIR" 2>/dev/null || true
+	unshare -m bash -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' _ "$SCRATCH" "$SYSDIR" "$@"
 }

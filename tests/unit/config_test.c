@@ -392,6 +392,101 @@ static void test_pick(void)
 	is_str(d.msg, "no account 'x': no configuration file was read", "says no file was read");
 }
 
+/* The secrets rule: a system file's credentials stay with the system file's connection
+ * settings. Each row: the system file, the user's file, the account, a field, its value. */
+static const struct {
+	const char *system, *user, *account, *field, *want;
+} secrets[] = {
+	/* nothing moved: the system's credentials are used */
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "from me@example.org\n", NULL, "password", "pw" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "timeout 9\ndomain x.example\n", NULL, "user", "alice" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\naccount w\nfrom w@example.org\n", "", "w", "password", "pw" },
+	/* every connection key, set by the user, drops every system credential */
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\n", NULL, "user", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword-command pass x\n", "tls opportunistic\n", NULL, "password-command", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "tls-verify no\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "tls-ca-file /tmp/ca.pem\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "tls-cert /tmp/c.pem\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\ntls-cert /etc/c.pem\ntls-key /etc/k.pem\n", "tls-key /tmp/k.pem\n", NULL, "tls-cert", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "user bob\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "auth PLAIN\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "oauth2 yes\n", NULL, "password", "(null)" },
+	{ "relay smtp://mx.example\nnetrc /etc/postie.netrc\n", "relay smtp://evil.example\n", NULL, "netrc", "(null)" },
+	{ "relay smtp://mx.example\ntls-cert /etc/c.pem\ntls-key /etc/k.pem\n", "relay smtp://evil.example\n", NULL, "tls-key", "(null)" },
+	/* an account the user writes inherits the top level's secrets only if it moves nothing */
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "account evil\nrelay smtp://evil.example\n", "evil", "password", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "account mine\nfrom me@example.org\n", "mine", "password", "pw" },
+	/* a system account reopened by the user */
+	{ "account w\nrelay smtp://mx.example\nuser alice\npassword pw\n", "account w\nrelay smtp://evil.example\n", "w", "password", "(null)" },
+	{ "account w\nrelay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\n", "w", "password", "pw" },
+	{ "relay smtp://mx.example\naccount w\nuser alice\npassword pw\n", "relay smtp://evil.example\n", "w", "password", "(null)" },
+	/* what the user gives is the user's to use */
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://mine.example\nuser me\npassword mine\n", NULL, "password", "mine" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://mine.example\npassword mine\n", NULL, "user", "(null)" },
+	/* without a credential from the system there is nothing to drop and nothing to say */
+	{ "relay smtp://mx.example\n", "relay smtp://mine.example\n", NULL, "note", "(null)" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\n", NULL, "note",
+	  "the default account does not use the system file's secrets: its relay is set in user.conf:1" },
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "account e\nfrom e@x.example\ntls off\n", "e", "note",
+	  "account 'e' does not use the system file's secrets: its tls is set in user.conf:3" },
+	/* a user's tls off no longer trips over a login it does not get */
+	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\ntls off\n", NULL, "tls", "off" },
+};
+
+static void test_secrets(void)
+{
+	for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+		config_free(&c);
+		memset(&d, 0, sizeof d);
+		int rc = config_parse_system(&c, "system.conf", secrets[i].system,
+					     strlen(secrets[i].system), false, &d);
+		if (rc == EX_OK)
+			rc = config_parse(&c, "user.conf", secrets[i].user, strlen(secrets[i].user), &d);
+		if (rc == EX_OK)
+			rc = config_finish(&c, &d);
+		is_int(rc, EX_OK, "secrets %zu parses", i);
+		if (rc != EX_OK) {
+			tap_diag_str("error", d.msg);
+			continue;
+		}
+		const struct account *a = pick(secrets[i].account, NULL);
+		const char *got = !a ? "(no account)"
+				: strcmp(secrets[i].field, "note") == 0
+				? (a->secrets_note ? a->secrets_note : "(null)")
+				: field(a, secrets[i].field);
+		is_str(got, secrets[i].want, "secrets %zu: %s", i, secrets[i].field);
+	}
+
+	/* a hidden system file: its errors name the line and the key, never a value */
+	static const struct {
+		const char *text, *error;
+	} hidden[] = {
+		{ "relay smtp://u:s3cret@mx\n", "sys.conf:1: relay is not smtp://host[:port] or smtps://host[:port] (the value is not shown)" },
+		{ "s3cret\n", "sys.conf:1: unknown key (not shown)" },
+		{ "tls s3cret\n", "sys.conf:1: tls is not required, opportunistic or off (the value is not shown)" },
+		{ "from <s3cret\n", "sys.conf:1: from is not an address (the value is not shown)" },
+		{ "local-domains ok.example s3cret!\n", "sys.conf:1: local-domains holds a name that is not a domain name (the value is not shown)" },
+		{ "password-command s3cret|x\n", "sys.conf:1: password-command is not a command line (quoting or shell syntax) (the value is not shown)" },
+		{ "account s3cret!\n", "sys.conf:1: account is not a name of letters, digits and -_.@+ (the value is not shown)" },
+		{ "timeout s3cret\n", "sys.conf:1: timeout is not a number of seconds (1-86400) (the value is not shown)" },
+		{ "queue s3cret\n", "sys.conf:1: queue is not an absolute path or ~/path (the value is not shown)" },
+		{ "oauth2 yes\nauth S3CRET\n", "sys.conf:1: oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not the one set" },
+	};
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+		config_free(&c);
+		memset(&d, 0, sizeof d);
+		int rc = config_parse_system(&c, "sys.conf", hidden[i].text, strlen(hidden[i].text),
+					     true, &d);
+		if (rc == EX_OK)
+			rc = config_finish(&c, &d);
+		is_int(rc, EX_CONFIG, "hidden %zu is EX_CONFIG", i);
+		is_str(d.msg, hidden[i].error, "hidden %zu: the message", i);
+		ok(strstr(d.msg, "s3cret") == NULL && strstr(d.msg, "S3CRET") == NULL,
+		   "hidden %zu: no value in it", i);
+	}
+}
+
 static void test_durations_and_splits(void)
 {
 	for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
@@ -647,6 +742,7 @@ int main(void)
 	test_values();
 	test_errors();
 	test_pick();
+	test_secrets();
 	test_durations_and_splits();
 	test_password();
 	test_files();
