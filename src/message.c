@@ -357,6 +357,11 @@ static int header_option(const char *text, char **name, char **value, struct dia
 			buf_free(&shown);
 			return -2;
 		}
+	/* a Bcc given here is a recipient and never written; a composed message has no Resent-
+	 * block for a Resent-Bcc to belong to, and written, it would show the hidden address */
+	if ((size_t)(colon - text) == 10 && ascii_ncasecmp(text, "Resent-Bcc", 10) == 0)
+		return diag_set(d, EX_USAGE, "header '%s': Resent-Bcc would be written into the "
+				"message; give hidden recipients with --bcc", text), -2;
 	*name = xstrndup(text, (size_t)(colon - text));
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
