@@ -357,6 +357,11 @@ static int header_option(const char *text, char **name, char **value, struct dia
 			buf_free(&shown);
 			return -2;
 		}
+	/* a Bcc given here is a recipient and never written; a composed message has no Resent-
+	 * block for a Resent-Bcc to belong to, and written, it would show the hidden address */
+	if ((size_t)(colon - text) == 10 && ascii_ncasecmp(text, "Resent-Bcc", 10) == 0)
+		return diag_set(d, EX_USAGE, "header '%s': Resent-Bcc would be written into the "
+				"message; give hidden recipients with --bcc", text), -2;
 	*name = xstrndup(text, (size_t)(colon - text));
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
@@ -529,9 +534,10 @@ static bool is_display_word(const char *word, const char *sender)
 	return !(strlen(word) == n && strncmp(word, sender, n) == 0);
 }
 
-/* Rewrites the local names of one field in place, every other byte kept. In To and Cc a local
- * name becomes its alias targets (or its qualified form); in From, Sender and Reply-To its
- * qualified form, never an alias target. */
+/* Rewrites the local names of one field in place, every other byte kept: each becomes its
+ * qualified form, or in a sender field (recipients false) a program's name gets the sender's
+ * address. Alias targets never enter the header, as in Postfix and sendmail: they belong to the
+ * envelope, and an archive's address or a list of sixty must not be shown to every recipient. */
 static void rewrite_field(struct message *m, const struct message_opts *o, size_t i, bool recipients)
 {
 	const char *value = header_value(m->header, i);
@@ -552,19 +558,7 @@ static void rewrite_field(struct message *m, const struct message_opts *o, size_
 		}
 		bool bracketed = mb.src_begin > value && mb.src_begin[-1] == '<';
 		struct buf repl = {0};
-		if (recipients) {
-			struct strlist targets = {0};
-			if (aliases_expand(o->aliases, mb.addr, o->local_domains, o->nlocal_domains,
-					   &targets, &ignored) == EX_OK && (targets.n == 1 || !bracketed)) {
-				for (size_t k = 0; k < targets.n; k++) {
-					char *q = addr_qualify(targets.v[k], o->domain);
-					buf_printf(&repl, "%s%s", k ? ", " : "", q);
-					free(q);
-				}
-			}
-			strlist_free(&targets);
-		}
-		if (!repl.len && !recipients && !bracketed && !mb.name && !strchr(mb.addr, '@') &&
+		if (!recipients && !bracketed && !mb.name && !strchr(mb.addr, '@') &&
 		    is_display_word(mb.addr, m->env.sender) && *m->env.sender)
 			buf_printf(&repl, "%s <%s>", mb.addr, m->env.sender);
 		if (!repl.len) {

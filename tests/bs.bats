@@ -366,6 +366,16 @@ print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
 		"RCPT TO:<alice@corp.example>" "RCPT TO:<bob@corp.example>" "RCPT TO:<carol@example.net>"
 }
 
+@test "the DATA's To: root is qualified, not expanded: alias targets stay in the envelope" {
+	printf 'root: admin@example.org, audit-archive@hidden.example\n' >"$BATS_TEST_TMPDIR/aliases"
+	postie_config 'timeout 5' "aliases $BATS_TEST_TMPDIR/aliases"
+	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<root>\r\nDATA\r\nFrom: a@example.org\r\nTo: root\r\nCc: root@localhost\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <b@host>\r\n\r\nhi\r\n.\r\nQUIT\r\n'
+	assert_line --index 5 --regexp "$SENT"
+	assert_data 'From: a@example.org\r\nTo: root@example.net\r\nCc: root@example.net\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <b@host>\r\n\r\nhi\r\n'
+	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<admin@example.org>" \
+		"RCPT TO:<audit-archive@hidden.example>"
+}
+
 @test "a relay that is down: the final dot gets 250 queued as ID and the queue holds it" {
 	fixture_fault greeting '421 4.3.2 down'
 	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: later\r\n\r\nqueued\r\n.\r\nQUIT\r\n'

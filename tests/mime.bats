@@ -187,6 +187,16 @@ PY
 	[ "$(fixture_count)" -eq 0 ]
 }
 
+@test "--header Resent-Bcc, in any case, is refused with 64 and nothing is sent" {
+	post 64 -s x --header 'Resent-Bcc: x@example.org' ops@example.org
+	assert_output "postie: header 'Resent-Bcc: x@example.org': Resent-Bcc would be written into the message; give hidden recipients with --bcc"
+	post 64 -s x --header 'resent-BCC: x' ops@example.org
+	assert_output "postie: header 'resent-BCC: x': Resent-Bcc would be written into the message; give hidden recipients with --bcc"
+	post 64 -s x --header 'Resent-Bcc : x' ops@example.org
+	assert_output "postie: header 'Resent-Bcc : x': the name may hold only printable ASCII without spaces"
+	[ "$(fixture_count)" -eq 0 ]
+}
+
 @test "a progress line appears on a terminal for a large send, and never otherwise" {
 	require_cmd script
 	head -c 6000000 /dev/urandom >"$F/big.bin"
