@@ -564,6 +564,10 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 	}
 	if (*value == '\0')
 		return bad(d, at, "%s needs a value", key);
+	/* mailq and postie -q list and deliver one queue, whatever account an entry names */
+	if (k == K_QUEUE && l->name)
+		return bad(d, at, "queue is one directory for every account: set it outside account "
+			   "sections (account '%s')", l->name);
 	/* A password may hold any byte a line can; a message never shows it. */
 	if (k != K_PASSWORD && has_control(value))
 		return bad(d, at, "%s holds a control character", key);

@@ -213,6 +213,7 @@ static const struct {
 	{ "tls-key k\n", "file1.conf:1: tls-key 'k' is not an absolute path or ~/path" },
 	{ "user \"a\x01b\"\n", "file1.conf:1: user holds a control character" },
 	{ "password\n", "file1.conf:1: password needs a value" },
+	{ "queue /q\naccount w\nqueue /w\n", "file1.conf:3: queue is one directory for every account: set it outside account sections (account 'w')" },
 	{ "password a\npassword-command b\n", "file1.conf:2: password-command and password (line 1) both given; keep one" },
 	{ "account w\npassword-command b\naccount v\naccount w\npassword a\n", "file1.conf:5: password and password-command (line 2) both given; keep one" },
 	{ "password-command\n", "file1.conf:1: password-command needs a value" },
