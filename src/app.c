@@ -190,11 +190,13 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 	}
 	free(fqdn);
 	if (r->acct->aliases) {
-		/* root's (or a privileged) expansion must not be another user's to edit; a missing
-		 * file is left to aliases_load, which says so as it always has */
+		/* read with a privilege (root; a group, should a caller ever still hold one), the
+		 * file must be root's all the way: not another user's to edit, nor the user's own to
+		 * point at what only the privilege may read. A missing file is left to
+		 * aliases_load, which says so as it always has. */
 		struct diag why;
 		if ((geteuid() == 0 || getegid() != getgid()) &&
-		    path_check_trusted(r->acct->aliases, getuid(), &why) == EX_NOPERM)
+		    path_check_trusted(r->acct->aliases, 0, &why) == EX_NOPERM)
 			return diag_set(d, EX_CONFIG, "aliases %s: %s", r->acct->aliases, why.msg);
 		struct strlist warnings = {0};
 		rc = aliases_load(&r->aliases, r->acct->aliases, &warnings, d);
