@@ -23,6 +23,7 @@
 #include "queue.h"
 #include "smtpd.h"
 #include "submit.h"
+#include "trust.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -204,6 +205,14 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 	}
 	free(fqdn);
 	if (r->acct->aliases) {
+		/* read with a privilege (root; a group, should a caller ever still hold one), the
+		 * file must be root's all the way: not another user's to edit, nor the user's own to
+		 * point at what only the privilege may read. A missing file is left to
+		 * aliases_load, which says so as it always has. */
+		struct diag why;
+		if ((geteuid() == 0 || getegid() != getgid()) &&
+		    path_check_trusted(r->acct->aliases, 0, &why) == EX_NOPERM)
+			return diag_set(d, EX_CONFIG, "aliases %s: %s", r->acct->aliases, why.msg);
 		struct strlist warnings = {0};
 		rc = aliases_load(&r->aliases, r->acct->aliases, &warnings, d);
 		for (size_t i = 0; i < warnings.n; i++)

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trust.h"
+
 #define ENV_MAX_BYTES (16 * 1024 * 1024)
 
 struct queue {
@@ -86,12 +88,45 @@ static int make_dirs(const char *path, struct diag *d)
 	return rc;
 }
 
+/* Whether only the user and root can change what path names (see trust.h): a queue below a
+ * directory that another user owns or can write could be renamed away by them, taking the
+ * user's mail with it, or swapped for one of theirs. */
+static int check_trusted(const char *dir, const char *path, struct diag *d)
+{
+	struct diag why;
+	if (path_check_trusted(path, getuid(), &why) == EX_OK)
+		return EX_OK;
+	return diag_set(d, why.code == EX_NOPERM ? EX_NOPERM : EX_CANTCREAT, "queue %s: %s", dir,
+			why.msg);
+}
+
+/* Checks the deepest part of dir that exists, before anything is created below it: postie
+ * makes no directory in a place another user controls. A path that fails otherwise than by
+ * a missing component is left to make_dirs, which says why. */
+static int check_existing_part(const char *dir, struct diag *d)
+{
+	char *p = xstrdup(dir);
+	struct stat st;
+	int found;
+	while ((found = stat(p, &st)) < 0 && errno == ENOENT && strcmp(p, "/") != 0) {
+		char *slash = strrchr(p, '/');
+		slash[slash == p] = '\0';	/* "/a" -> "/" */
+	}
+	int rc = found == 0 ? check_trusted(dir, p, d) : EX_OK;
+	free(p);
+	return rc;
+}
+
 int queue_open(struct queue **out, const char *dir, struct diag *d)
 {
 	*out = NULL;
 	if (!dir || *dir != '/')
 		return diag_set(d, EX_CONFIG, "queue '%s': not an absolute path", dir ? dir : "");
-	int rc = make_dirs(dir, d);
+	int rc = check_existing_part(dir, d);
+	if (rc == EX_OK)
+		rc = make_dirs(dir, d);
+	if (rc == EX_OK)
+		rc = check_trusted(dir, dir, d);	/* again, with what make_dirs created */
 	if (rc == EX_OK)
 		rc = check_dir(dir, d);
 	static const char *const subdirs[] = { "tmp", "q", "failed" };

@@ -33,8 +33,11 @@ struct queue_lock;
 
 /* Opens the queue at dir, creating dir (and missing parents), tmp/, q/ and failed/ with mode
  * 0700. Refuses a dir (or subdirectory) that is not a directory owned by the effective user or
- * that others can write. Returns EX_OK with *out (free with queue_close), or EX_CANTCREAT /
- * EX_NOPERM with d naming the path. */
+ * that others can write, and a dir that anyone but the real user and root could rename or
+ * swap: path_check_trusted (trust.h) on the part that exists before anything is created, and
+ * on dir once created. Returns EX_OK with *out (free with queue_close), or EX_CANTCREAT /
+ * EX_NOPERM with d naming the path ("queue DIR: /srv/shared is writable by others (mode
+ * 0777)"). */
 int queue_open(struct queue **out, const char *dir, struct diag *d);
 void queue_close(struct queue *q);
 const char *queue_path(const struct queue *q);
