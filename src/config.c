@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "trust.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -1040,11 +1041,19 @@ static int check_secret_mode(const char *path, const struct stat *st, bool syste
 			path, path);
 }
 
-/* Reads path over c. Returns EX_OK, an error, or -1 when the file does not exist. */
+/* Reads path over c. Returns EX_OK, an error, or -1 when the file does not exist. A file read
+ * with a privilege (root, or the setgid group) must be root's all the way up (trust.h): were a
+ * user's own file or directory accepted, a link of theirs could have the privilege read a file
+ * meant for the group. */
 static int load_file(struct config *c, const char *path, bool system, struct diag *d)
 {
 	struct buf text = {0};
 	struct stat st;
+	if (geteuid() == 0 || getegid() != getgid()) {
+		struct diag why = {0};
+		if (path_check_trusted(path, 0, &why) == EX_NOPERM)
+			return diag_set(d, EX_CONFIG, "%s: %s", path, why.msg);
+	}
 	int rc = read_file(path, &text, &st, d);
 	if (rc == EX_OK) {
 		/* access(2) asks about the real user: with a setgid privilege, what the user alone

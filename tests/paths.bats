@@ -126,3 +126,23 @@ not_queued() {
 	post 0 -f a@example.org postmaster
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<boss@example.org>"
 }
+
+@test "the system file is not read with privilege from a directory another user can write: exit 78" {
+	chmod 777 "$SCRATCH"
+	run -78 as_nobody "$WORLD/postie" b@example.org <"$WORLD/msg"
+	assert_output "postie: $SYSFILE: $SYSDIR is writable by others (mode 0777)"
+	run -78 as_root_in_namespace "$POSTIE" b@example.org <"$WORLD/msg"
+	assert_output "postie: $SYSFILE: $SYSDIR is writable by others (mode 0777)"
+	[ "$(fixture_count)" -eq 0 ]
+	chmod 755 "$SCRATCH"
+	run -0 as_nobody "$WORLD/postie" b@example.org <"$WORLD/msg"
+	[ "$(fixture_count)" -eq 1 ]
+}
+
+@test "root does not read a user's configuration file that the user could change: exit 78" {
+	printf 'relay smtp://127.0.0.1:%s\ndomain user.example\n' "$SMTP_PORT" >"$WORLD/home/user.conf"
+	chown nobody:nogroup "$WORLD/home/user.conf"
+	run -78 "$POSTIE" -C "$WORLD/home/user.conf" b@example.org <"$WORLD/msg"
+	assert_output "postie: $WORLD/home/user.conf: $WORLD/home is owned by uid $NOBODY (nobody), not by root"
+	[ "$(fixture_count)" -eq 0 ]
+}
