@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "privenv.h"
 #include "util.h"
 
 /* A closed fd 0, 1 or 2 would be reused by the next open(): a config file read as stdin, or
@@ -30,6 +31,10 @@ static void open_standard_fds(void)
 
 int main(int argc, char **argv)
 {
+	/* First: a setgid postie must not let SSLKEYLOGFILE, OPENSSL_CONF, a proxy or a locale
+	 * path reach setlocale, popt, libcurl or OpenSSL, which read them whenever they like.
+	 * What the dynamic loader and the C library read before main is theirs to filter. */
+	privenv_apply();
 	open_standard_fds();
 	signal(SIGPIPE, SIG_IGN);
 	setlocale(LC_ALL, "");
