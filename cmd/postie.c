@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "cli.h"
+#include "log.h"
 #include "privenv.h"
 #include "util.h"
 
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rc != EX_OK) {
-		fprintf(stderr, "postie: %s\n", d.msg[0] ? d.msg : "failed");
+		log_status("%s", d.msg[0] ? d.msg : "failed");
 		if (rc == EX_USAGE && strncmp(d.msg, "unknown option", 14) == 0)
 			fputs("Try 'postie --help' for the options.\n", stderr);
 	}
