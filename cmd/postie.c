@@ -9,6 +9,8 @@
 
 #include "app.h"
 #include "cli.h"
+#include "log.h"
+#include "privenv.h"
 #include "util.h"
 
 /* A closed fd 0, 1 or 2 would be reused by the next open(): a config file read as stdin, or
@@ -30,6 +32,10 @@ static void open_standard_fds(void)
 
 int main(int argc, char **argv)
 {
+	/* First: a setgid postie must not let SSLKEYLOGFILE, OPENSSL_CONF, a proxy or a locale
+	 * path reach setlocale, popt, libcurl or OpenSSL, which read them whenever they like.
+	 * What the dynamic loader and the C library read before main is theirs to filter. */
+	privenv_apply();
 	open_standard_fds();
 	signal(SIGPIPE, SIG_IGN);
 	setlocale(LC_ALL, "");
@@ -69,7 +75,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rc != EX_OK) {
-		fprintf(stderr, "postie: %s\n", d.msg[0] ? d.msg : "failed");
+		log_status("%s", d.msg[0] ? d.msg : "failed");
 		if (rc == EX_USAGE && strncmp(d.msg, "unknown option", 14) == 0)
 			fputs("Try 'postie --help' for the options.\n", stderr);
 	}

@@ -280,6 +280,8 @@ static double seconds_since(const struct timespec *t)
 	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+/* The progress line is the one stderr line not written through log.c: it redraws itself with
+ * a CR, and holds only numbers. */
 static void show_progress(void *ctx, unsigned long long sent)
 {
 	struct progress *p = ctx;
@@ -494,7 +496,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		if (code >= 200 && code < 400)
 			continue;
 		const char *reply = out->rcpt_reply[i] ? out->rcpt_reply[i] : "no reply";
-		fprintf(stderr, "postie: %s refused <%s>: %s\n", relay, env->rcpt[i], reply);
+		log_status("%s refused <%s>: %s", relay, env->rcpt[i], reply);
 		if (code >= 500) {
 			strlist_add(&perm, env->rcpt[i]);
 			if (!perm_reply)
@@ -519,7 +521,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		char *id = NULL;
 		if (!problem && commit(t, env, relay, r->now, temp.v, temp.n, 1, temp_reply, false,
 				       perm.n > 0, &id, &why) == EX_OK) {
-			fprintf(stderr, "postie: queued as %s for %zu recipient%s, delivered by 'postie -q'\n",
+			log_status("queued as %s for %zu recipient%s, delivered by 'postie -q'",
 				id, temp.n, temp.n == 1 ? "" : "s");
 			record(id, env, temp.n, size, relay, "queued", temp_reply);
 		} else {
@@ -544,7 +546,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		free(id);
 	}
 	if (temp_lost && perm_kept)
-		fprintf(stderr, "postie: %s\n", perm_kept);
+		log_status("%s", perm_kept);
 	if (rc != EX_OK)
 		diag_set(d, rc, "%s", temp_lost ? temp_lost : perm_kept);
 	free(temp_lost);
@@ -625,7 +627,7 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 		free(shown);
 	} else {
 		record(id, env, env->nrcpt, size, relay, "queued", reason);
-		fprintf(stderr, "postie: %s unavailable (%s); queued as %s, delivered by 'postie -q'\n",
+		log_status("%s unavailable (%s); queued as %s, delivered by 'postie -q'",
 			relay, reason, id);
 		rc = EX_OK;
 	}
@@ -827,7 +829,7 @@ static struct submitter *handle_for(struct handles *h, struct run *r, const stru
 	if (submitter_for(r, a, &sub, NULL, &why) != EX_OK) {
 		sub = NULL;
 		*d = why;
-		fprintf(stderr, "postie: %s; its queue entries stay queued\n", why.msg);
+		log_status("%s; its queue entries stay queued", why.msg);
 	}
 	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
 	h->acct = xreallocarray(h->acct, h->n + 1, sizeof *h->acct);
@@ -879,7 +881,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	for (size_t i = 0; i < m->rcpts.n; i++) {
 		if (addr_check_envelope(m->rcpts.v[i], &why) != EX_OK ||
 		    (*m->sender && addr_check_envelope(m->sender, &why) != EX_OK)) {
-			fprintf(stderr, "postie: queue entry %s: %s; moved to failed/\n", m->id, why.msg);
+			log_status("queue entry %s: %s; moved to failed/", m->id, why.msg);
 			free(next.last_error);
 			next.last_error = xasprintf("refused: %s", why.msg);
 			for (size_t k = 0; k < m->rcpts.n; k++)
@@ -898,7 +900,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		for (size_t k = 0; k < m->rcpts.n; k++)
 			strlist_add(&next.rcpts, m->rcpts.v[k]);
 		int rc = queue_move_failed(l, &next, &d);
-		fprintf(stderr, "postie: queue entry %s expired; %s\n", m->id,
+		log_status("queue entry %s expired; %s", m->id,
 			rc == EX_OK ? "moved to failed/" : d.msg);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=expired",
 			   m->id, m->sender, m->rcpts.n, m->size, m->relay);
@@ -961,7 +963,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			rc = queue_lock_copy(l, &failed, true, &why);
 		else
 			rc = queue_move_failed(l, &failed, &why);
-		fprintf(stderr, "postie: queue entry %s: %s; %s\n", m->id, perm_reply,
+		log_status("queue entry %s: %s; %s", m->id, perm_reply,
 			rc == EX_OK ? "moved to failed/" : why.msg);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=%s", m->id,
 			   m->sender, perm.n, m->size, m->relay, perm_reply);
@@ -978,7 +980,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 				break;
 			}
 		if (queue_update(l, &next, &why) != EX_OK)
-			fprintf(stderr, "postie: queue entry %s: %s\n", m->id, why.msg);
+			log_status("queue entry %s: %s", m->id, why.msg);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
 			   m->sender, next.rcpts.n, m->size, m->relay, next.last_error);
 		result = 'q';
@@ -986,7 +988,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		result = 'f';
 	} else {
 		if (queue_remove(l, &why) != EX_OK)
-			fprintf(stderr, "postie: queue entry %s: %s\n", m->id, why.msg);
+			log_status("queue entry %s: %s", m->id, why.msg);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=sent", m->id, m->sender,
 			   m->rcpts.n, m->size, m->relay);
 		result = 's';
@@ -1008,7 +1010,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 	struct strlist problems = {0};
 	int rc = queue_list(r->queue, false, &list, &n, &problems, d);
 	for (size_t i = 0; i < problems.n; i++)
-		fprintf(stderr, "postie: %s: refused, not sent\n", problems.v[i]);
+		log_status("%s: refused, not sent", problems.v[i]);
 	struct handles h = {0};
 	if (reuse) {
 		h.v = xmalloc(sizeof *h.v);
@@ -1032,7 +1034,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 		if (lrc == EX_TEMPFAIL)
 			continue;	/* another run has it, or delivered it meanwhile */
 		if (lrc != EX_OK) {
-			fprintf(stderr, "postie: %s: refused, not sent\n", why.msg);
+			log_status("%s: refused, not sent", why.msg);
 			continue;
 		}
 		deliver_entry(r, &h, l);
@@ -1059,8 +1061,8 @@ int app_queue_run(const struct cli_opts *o, struct diag *d)
 		struct strlist swept = {0};
 		queue_sweep_tmp(r.queue, &swept);
 		for (size_t i = 0; i < swept.n; i++)
-			fprintf(stderr, "postie: %s: removed, a spool file untouched for a day: "
-				"its run did not finish\n", swept.v[i]);
+			log_status("%s: removed, a spool file untouched for a day: "
+				   "its run did not finish", swept.v[i]);
 		strlist_free(&swept);
 		rc = submit_global_init(d);
 		if (rc == EX_OK) {
@@ -1198,7 +1200,7 @@ int app_queue_list(const struct cli_opts *o, struct diag *d)
 		}
 	}
 	for (size_t i = 0; i < problems.n; i++)
-		fprintf(stderr, "postie: %s\n", problems.v[i]);
+		log_status("%s", problems.v[i]);
 	strlist_free(&problems);
 	queue_list_free(queued, nq);
 	queue_list_free(failed, nf);
@@ -1331,7 +1333,7 @@ static int session_deliver(void *ctx, const char *sender, char *const *rcpts, si
 	message_free(msg);
 	/* a read error is the session's end, which smtpd reports itself */
 	if (rc != EX_OK && rc != EX_IOERR && d.msg[0])
-		fprintf(stderr, "postie: %s\n", d.msg);
+		log_status("%s", d.msg);
 	if (rep.unkept) {
 		/* a 250 would drop them: better the client sends again, and some get it twice */
 		if (rep.sent)

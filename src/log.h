@@ -1,5 +1,6 @@
-/* log.h: the one place that writes diagnostics other than the final error line: warnings on
- * stderr and the SMTP transcript of -v (stderr) and -X (a file). It never decides policy. */
+/* log.h: the one place that writes diagnostics: status and error lines and warnings on stderr,
+ * the SMTP transcript of -v (stderr) and -X (a file), and the delivery records. Every one of
+ * them is escaped here (buf_put_escaped's rule), never by the callers. It never decides policy. */
 #ifndef POSTIE_LOG_H
 #define POSTIE_LOG_H
 
@@ -19,6 +20,10 @@ void log_set_records(bool use_syslog, FILE *file);
 
 /* One delivery record: "id=... from=<...> nrcpt=N size=N relay=... status=... reply=...". */
 void log_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "postie: ..." on stderr: the one error line of cmd/postie.c, and what a run reports as it
+ * goes (refused recipients, queued entries). */
+void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "postie: warning: ..." on stderr. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -502,7 +502,9 @@ static void set_connection_options(struct submitter *s)
 #else
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
-	curl_easy_setopt(c, CURLOPT_PROXY, "");	/* ALL_PROXY must not redirect system mail */
+	/* Never a proxy, in any run: postie has no proxy setting, and all_proxy is meant for the
+	 * web. A setgid run does not even see the variables (privenv.c); this keeps the rest. */
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, s->timeout);

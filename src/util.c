@@ -113,19 +113,25 @@ void buf_putc(struct buf *b, char c)
 	buf_append(b, &c, 1);
 }
 
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list again;
+	va_copy(again, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	if (n >= 0) {
+		buf_reserve(b, (size_t)n);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+		b->len += (size_t)n;
+	}
+	va_end(again);
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	buf_reserve(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 void buf_reset(struct buf *b)
@@ -142,19 +148,59 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (n bytes left) when it encodes U+00A0 or
+ * above, else 0. Below U+00A0 are the C1 controls, which some terminals obey as they obey ESC
+ * (U+009B is CSI), and the overlong forms of ASCII. */
+static size_t utf8_printable_len(const unsigned char *p, size_t n)
+{
+	static const unsigned long least[] = { 0, 0, 0xa0, 0x800, 0x10000 };
+	size_t len;
+	unsigned long cp;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+void buf_put_escaped_n(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		size_t k;
+		if (c >= 0x20 && c < 0x7f) {
+			buf_putc(b, (char)c);
+			i++;
+		} else if (c == '\r' || c == '\n' || c == '\t') {
+			buf_puts(b, c == '\r' ? "\\r" : c == '\n' ? "\\n" : "\\t");
+			i++;
+		} else if (c >= 0x80 && (k = utf8_printable_len(p + i, n - i)) > 0) {
+			buf_append(b, p + i, k);
+			i += k;
+		} else {
+			buf_printf(b, "\\x%02x", c);
+			i++;
+		}
+	}
+}
+
 void buf_put_escaped(struct buf *b, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\r')
-			buf_puts(b, "\\r");
-		else if (c == '\n')
-			buf_puts(b, "\\n");
-		else if (c < 0x20 || c == 0x7f)
-			buf_printf(b, "\\x%02x", c);
-		else
-			buf_putc(b, (char)c);
-	}
+	buf_put_escaped_n(b, s, strlen(s));
 }
 
 char *buf_steal(struct buf *b)

@@ -43,10 +43,16 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
-/* Appends s with CR, LF and other control bytes shown as \r, \n, \xNN: a value from the
- * user or a file, safe to print in a message. */
+/* Appends the n bytes at s as text safe for a terminal or a log, by the one rule of every line
+ * postie writes: CR, LF and TAB as \r, \n and \t; every other byte below 0x20, DEL, and every
+ * byte that is not part of well-formed UTF-8 for U+00A0 and up (C1 controls such as U+009B,
+ * CSI, stray or truncated sequences, surrogates) as \xNN. Printable ASCII and UTF-8 names
+ * stay as they are, and so does a backslash: text escaped once is left alone the second time.
+ * buf_put_escaped takes a NUL-terminated s. */
+void buf_put_escaped_n(struct buf *b, const char *s, size_t n);
 void buf_put_escaped(struct buf *b, const char *s);
 
 /* Returns the contents as a malloc'd string owned by the caller and leaves b empty. */

@@ -558,6 +558,79 @@ sys.stdout.write("To: b@example.org\nSubject: " + "x" * (1024 * 1024) + "\n\nbod
 	nothing_sent
 }
 
+# --- control bytes on the terminal and in the logs ------------------------------------------
+
+# Fails when $output holds a control byte other than the LF that joins its lines, or a C1
+# control in UTF-8: each must have been escaped as \xNN (or \r, \t).
+no_control_bytes() {
+	[[ $output != *[$'\001'-$'\011'$'\013'-$'\037'$'\177']* ]] || fail "control bytes in: $(printf '%q' "$output")"
+	[[ $output != *$'\302'[$'\200'-$'\237']* ]] || fail "a C1 control in: $(printf '%q' "$output")"
+}
+
+@test "-f with an escape sequence is refused with 64 and the ESC is shown as \\x1b, never raw" {
+	# only CR and LF used to be escaped: the terminal cleared itself
+	message 'Subject: s\n\nbody\n'
+	post 64 -f $'a\x1b[2J@example.test' b@example.org
+	assert_output "postie: sender 'a\\x1b[2J@example.test': bad address syntax: control character 0x1b in the address"
+	no_control_bytes
+	nothing_sent
+	nothing_queued
+}
+
+@test "a DEL or a C1 control in a recipient, operand or -t header, is escaped in the error line" {
+	message 'Subject: s\n\nbody\n'
+	post 64 $'b\x7f@example.org'
+	assert_output "postie: recipient 'b\\x7f@example.org': bad address syntax: control character 0x7f in the address"
+	no_control_bytes
+	post 64 $'b\xc2\x9b c@example.org'
+	assert_output "postie: recipient 'b\\xc2\\x9b c@example.org': bad address syntax: unquoted space in the local part"
+	no_control_bytes
+	message 'To: c\x7f@example.org\nSubject: s\n\nbody\n'
+	post 65 -t
+	assert_output "postie: To: ' c\\x7f@example.org': bad address syntax: control character 0x7f in the address"
+	no_control_bytes
+	nothing_sent
+	nothing_queued
+}
+
+@test "a config value with ESC and an unknown key with ESC and DEL are named escaped" {
+	postie_config 'timeout 2' $'account a\x1b[2Jb'
+	post 78 b@example.org
+	assert_output "postie: $CONF:6: account 'a\\x1b[2Jb' is not a name of letters, digits and -_.@+"
+	no_control_bytes
+	postie_config 'timeout 2' $'k\x1be\x7fy v'
+	post 78 b@example.org
+	assert_output "postie: $CONF:6: unknown key 'k\\x1be\\x7fy'"
+	no_control_bytes
+	nothing_sent
+}
+
+@test "a relay reply with control bytes is escaped in -v, -X, the status lines and the logfile" {
+	local reply=$'550 5.1.1 no\x1b[2J such\x7f user\x07\xc2\x9b'
+	local shown='550 5.1.1 no\x1b[2J such\x7f user\x07\xc2\x9b'
+	postie_config 'timeout 2' "logfile $BATS_TEST_TMPDIR/postie.log"
+	fixture_fault rcpt "$reply" c@example.org
+	run -67 "$POSTIE" -v -X "$BATS_TEST_TMPDIR/x.log" -f a@example.org b@example.org c@example.org \
+		<"$BATS_TEST_TMPDIR/msg"
+	assert_line "<-- $shown"
+	assert_line "postie: $relay refused <c@example.org>: $shown"
+	no_control_bytes
+	run cat "$BATS_TEST_TMPDIR/x.log"
+	assert_line "<-- $shown"
+	no_control_bytes
+	run cat "$BATS_TEST_TMPDIR/postie.log"
+	assert_line --partial " status=failed reply=$relay refused <c@example.org>: $shown"
+	no_control_bytes
+	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
+}
+
+@test "a relay's refusal with control bytes is escaped in the one error line" {
+	fixture_fault mail $'550 5.7.1 go\x1b]0;owned\x07 away'
+	post 69 -f a@example.org b@example.org
+	assert_output --regexp "^postie: $relay refused MAIL FROM: 550 5\.7\.1 go\\\\x1b\]0;owned\\\\x07 away; saved as "
+	no_control_bytes
+}
+
 # --- tampered queue entries -----------------------------------------------------------------
 
 # enqueue RCPT: queues the message for RCPT without connecting; prints the entry's id.
