@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "privenv.h"
 #include "trust.h"
 
 #ifndef SYSCONFDIR
@@ -1049,12 +1050,12 @@ static int load_file(struct config *c, const char *path, bool system, struct dia
 {
 	struct buf text = {0};
 	struct stat st;
-	if (geteuid() == 0 || getegid() != getgid()) {
-		struct diag why = {0};
-		if (path_check_trusted(path, 0, &why) == EX_NOPERM)
-			return diag_set(d, EX_CONFIG, "%s: %s", path, why.msg);
-	}
 	int rc = read_file(path, &text, &st, d);
+	struct diag why = {0};
+	/* checked once the file is known to be a regular one, and before a line of it is parsed */
+	if (rc == EX_OK && (geteuid() == 0 || getegid() != getgid()) &&
+	    path_check_trusted(path, 0, &why) == EX_NOPERM)
+		rc = diag_set(d, EX_CONFIG, "%s: %s", path, why.msg);
 	if (rc == EX_OK) {
 		/* access(2) asks about the real user: with a setgid privilege, what the user alone
 		 * could read */
@@ -1258,7 +1259,9 @@ static int run_password_command(const char *cmd, long timeout, bool hidden, char
 	argv = xcalloc(args.n + 1, sizeof *argv);
 	for (size_t i = 0; i < args.n; i++)
 		argv[i] = args.v[i];
-	for (char **e = environ; e && *e; e++)
+	/* config_password runs this only once the group is given up for good: the child is the
+	 * user's own, and gets the user's whole environment back */
+	for (char *const *e = privenv_caller(); e && *e; e++)
 		if (strncmp(*e, "POSTIE_", 7) != 0)
 			strlist_add(&env, *e);
 	env.v = xreallocarray(env.v, env.n + 1, sizeof *env.v);

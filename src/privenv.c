@@ -133,10 +133,19 @@ char **privenv_reduce(char *const *env)
 	return kept;
 }
 
+/* The caller's environment as exec gave it, kept for what runs without the privilege. */
+static char **caller_environ;
+
 void privenv_apply(void)
 {
 	/* The old array and its strings stay where the kernel put them; the new array lives as
 	 * long as the process, as environ must. */
+	caller_environ = environ;
 	if (privenv_privileged())
 		environ = privenv_reduce(environ);
+}
+
+char *const *privenv_caller(void)
+{
+	return caller_environ ? caller_environ : environ;
 }

@@ -24,4 +24,9 @@ char **privenv_reduce(char *const *env);
  * process. Call it before anything reads the environment: setlocale, popt, libcurl, OpenSSL. */
 void privenv_apply(void);
 
+/* The environment as the caller gave it, before privenv_apply (environ when it was not called):
+ * only for a child that runs after the privilege is given up for good (a password-command),
+ * which may need what the user's session has (DBUS_SESSION_BUS_ADDRESS, GPG_TTY). */
+char *const *privenv_caller(void);
+
 #endif

@@ -159,7 +159,7 @@ while True:
 	assert_output 1000000000
 }
 
-@test "setgid: a password-command sees the allow list only; without the privilege, everything" {
+@test "setgid: a password-command, run once the group is given up, gets the caller's environment back" {
 	# the user's own account, and a password-command that records its environment
 	printf '#!/bin/sh\nenv | grep -v "^PWD=" | LC_ALL=C sort >"%s/env.out"\necho "sys s3cret"\n' "$H" >"$WORLD/pw.sh"
 	chmod 755 "$WORLD/pw.sh"
@@ -168,17 +168,20 @@ while True:
 	chown nobody:nogroup "$H/user.conf"
 	local vars=(LANG=C.UTF-8 LC_CTYPE=/tmp/locale TZ=":$H/zone" FOO=bar SSLKEYLOGFILE="$H/keys"
 		all_proxy=socks5h://127.0.0.1:1 POSTIE_NOW=1000000000)
+	local want
+	want=$(printf '%s\n' FOO=bar "HOME=$H" LANG=C.UTF-8 LC_CTYPE=/tmp/locale PATH=/usr/bin:/bin \
+		"SSLKEYLOGFILE=$H/keys" "TZ=:$H/zone" "XDG_STATE_HOME=$WORLD/state" all_proxy=socks5h://127.0.0.1:1 | LC_ALL=C sort)
 	run as_nobody "${vars[@]}" "$WORLD/postie" -C "$H/user.conf" b@example.org <"$WORLD/msg"
 	assert_success
 	run cat "$H/env.out"
-	assert_output "$(printf '%s\n' "HOME=$H" LANG=C.UTF-8 PATH=/usr/bin:/bin "XDG_STATE_HOME=$WORLD/state")"
+	assert_output "$want"
+	# postie itself, setgid, wrote no key log
 	[ ! -e "$H/keys" ]
 	system_conf 'syslog no'
 	chmod 644 "$SCRATCH/postie.conf"
 	run as_nobody "${vars[@]}" "$WORLD/postie-plain" -C "$H/user.conf" b@example.org <"$WORLD/msg"
 	assert_success
 	run cat "$H/env.out"
-	assert_output "$(printf '%s\n' FOO=bar "HOME=$H" LANG=C.UTF-8 LC_CTYPE=/tmp/locale PATH=/usr/bin:/bin \
-		"SSLKEYLOGFILE=$H/keys" "TZ=:$H/zone" "XDG_STATE_HOME=$WORLD/state" all_proxy=socks5h://127.0.0.1:1 | LC_ALL=C sort)"
+	assert_output "$want"
 	[ "$(fixture_count)" -eq 2 ]
 }
