@@ -31,6 +31,8 @@ static void put_line(FILE *f, const char *prefix, const char *text, size_t len)
 }
 
 static void put_formatted(FILE *f, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void put_formatted(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
 	struct buf text = {0};
 	buf_vprintf(&text, fmt, ap);
