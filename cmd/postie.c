@@ -78,6 +78,12 @@ int main(int argc, char **argv)
 		case MODE_QUEUE_RUN:
 			rc = app_queue_run(&opts, &d);
 			break;
+		case MODE_QUEUE_DELETE:
+			rc = app_queue_delete(&opts, &d);
+			break;
+		case MODE_QUEUE_REQUEUE:
+			rc = app_queue_requeue(&opts, &d);
+			break;
 		case MODE_QUEUE_LIST:
 			rc = app_queue_list(&opts, &d);
 			break;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -133,7 +134,6 @@ struct run {
 	char *domain;
 	char *login;
 	char *queue_dir;
-	long lifetime;
 	FILE *transcript;
 	FILE *logfile;
 	struct queue *queue;
@@ -192,7 +192,6 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 	r->domain = xstrdup(r->acct->domain ? r->acct->domain : fqdn);
 	r->login = login_name();
 	r->queue_dir = r->acct->queue ? xstrdup(r->acct->queue) : default_queue_dir();
-	r->lifetime = r->acct->queue_lifetime;
 	for (size_t i = 0; i < r->acct->nlocal_domains; i++)
 		strlist_add(&r->local_domains, r->acct->local_domains[i]);
 	if (!r->acct->local_domains_set) {
@@ -366,6 +365,7 @@ struct tee {
 	struct delivery_report *report;	/* where the queued id goes, or NULL */
 	const char *account;	/* the config account, recorded in queue entries */
 	const char *primary;	/* the first relay URL, recorded in queue entries */
+	long lifetime;		/* the account's queue-lifetime: an entry's expiry is fixed with it */
 	struct message *msg;
 	struct spool *spool;
 	bool spool_failed;
@@ -456,6 +456,7 @@ static int commit(struct tee *t, const struct envelope *env, const char *relay, 
 		strlist_add(&m.rcpts, rcpts[i]);
 	m.attempts = attempts;
 	m.next_attempt = attempts ? now + backoff(attempts) : now;
+	m.expires = now + t->lifetime;
 	m.last_error = last_error ? xstrdup(last_error) : NULL;
 	int rc;
 	if (keep_spool) {
@@ -479,8 +480,18 @@ static void record(const char *id, const struct envelope *env, size_t nrcpt,
 		   env->sender, nrcpt, size, relay, status, reply ? " reply=" : "", reply ? reply : "");
 }
 
-static int flush_queue(struct run *r, struct submitter *reuse, const char *only_relay,
-		       time_t deadline, struct diag *d);
+/* Which entries a queue run attempts, and what it says of them. */
+struct run_scope {
+	bool due_only;		/* only those whose retry time has come (and the expired ones) */
+	const char *only_relay;	/* only those recorded for this relay, or NULL */
+	const struct cli_select *select;	/* -qI, -qR, -qS; none selects all */
+	size_t nselect;
+	time_t deadline;	/* no entry is started at or after it; 0 for none */
+	bool report;		/* a line on stderr for each entry delivered or deferred */
+};
+
+static int flush_queue(struct run *r, struct submitter *reuse, const struct run_scope *scope,
+		       struct diag *d);
 
 /* After the transaction: the refused recipients of an accepted message. Temporary refusals
  * are queued for those recipients only; permanent ones are kept in failed/. The last line of
@@ -645,7 +656,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 {
 	struct submit_outcome out = {0};
 	struct tee t = { .msg = msg, .account = r->acct->name, .primary = r->acct->relay[0],
-			 .report = rep };
+			 .lifetime = r->acct->queue_lifetime, .report = rep };
 	const struct envelope *env = message_envelope(msg);
 	const char *relay = t.primary;
 	int rc;
@@ -767,8 +778,11 @@ int app_send(const struct cli_opts *o, struct diag *d)
 	struct delivery_report rep;
 	rc = deliver_message(&r, msg, queue_only, want_progress ? &progress : NULL, &sub, &rep, d);
 	if (rep.sent && r.queue && sub && !interrupted) {
+		/* what is due only: a send does not override the backoff of other entries */
+		struct run_scope scope = { .due_only = true, .only_relay = r.acct->relay[0],
+					   .deadline = r.now + FLUSH_AFTER_SEND_SECONDS };
 		struct diag ignored;
-		flush_queue(&r, sub, r.acct->relay[0], r.now + FLUSH_AFTER_SEND_SECONDS, &ignored);
+		flush_queue(&r, sub, &scope, &ignored);
 	}
 done:
 	submitter_free(sub);
@@ -848,6 +862,7 @@ static void copy_meta(struct queue_meta *dst, const struct queue_meta *src)
 	dst->account = src->account ? xstrdup(src->account) : NULL;
 	dst->created = src->created;
 	dst->next_attempt = src->next_attempt;
+	dst->expires = src->expires;
 	dst->attempts = src->attempts;
 	dst->last_error = src->last_error ? xstrdup(src->last_error) : NULL;
 	dst->size = src->size;
@@ -868,9 +883,36 @@ static void duration_text(long seconds, char *out, size_t n)
 	}
 }
 
-/* Delivers one locked entry and updates, removes or fails it. Returns what became of it:
- * 's' sent, 'q' still queued, 'f' failed. */
-static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l)
+/* The account an entry goes through: the one it records, as the configuration names it now,
+ * or the top-level settings for an entry that records none. NULL with d when that account is
+ * no longer configured: an entry is never sent with the settings of another. */
+static const struct account *entry_account(const struct run *r, const struct queue_meta *m,
+					   struct diag *d)
+{
+	return config_pick(&r->cfg, m->account, NULL, d);
+}
+
+/* When an entry is given up: the time fixed in it when it was written, or, for an entry of an
+ * older postie that stored none, its creation plus the queue-lifetime of its account as
+ * configured now (of the top-level settings when that account is gone). */
+static long long entry_expiry(const struct run *r, const struct queue_meta *m)
+{
+	if (m->expires)
+		return m->expires;
+	struct diag ignored;
+	const struct account *a = entry_account(r, m, &ignored);
+	if (!a)
+		a = config_pick(&r->cfg, NULL, NULL, &ignored);
+	long lifetime = a ? a->queue_lifetime : CONFIG_DEFAULT_QUEUE_LIFETIME;
+	/* a tampered created time must not overflow */
+	return m->created > 0x7fffffffffffffffLL - lifetime ? 0x7fffffffffffffffLL
+							    : m->created + lifetime;
+}
+
+/* Delivers one locked entry through account a and updates, removes or fails it. Returns what
+ * became of it: 's' sent, 'q' still queued (why in *said), 'f' failed (said on stderr). */
+static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l,
+			  const struct account *a, struct diag *said)
 {
 	const struct queue_meta *m = queue_lock_meta(l);
 	struct queue_meta next;
@@ -891,10 +933,13 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			return 'f';
 		}
 	}
-	if (r->lifetime > 0 && m->created + r->lifetime <= r->now) {
+	long long expiry = entry_expiry(r, m);
+	if (expiry <= r->now) {
 		free(next.last_error);
 		char lifetime[48];
-		duration_text(r->lifetime, lifetime, sizeof lifetime);
+		long long kept = expiry - m->created;
+		duration_text(kept < 1 ? 1 : kept > 0x7fffffffL ? 0x7fffffffL : (long)kept, lifetime,
+			      sizeof lifetime);
 		next.last_error = xasprintf("expired after %s in the queue; last error: %s", lifetime,
 					    m->last_error ? m->last_error : "none");
 		for (size_t k = 0; k < m->rcpts.n; k++)
@@ -908,11 +953,6 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		return 'f';
 	}
 
-	/* the entry's account as the config names it today, else the settings of this run */
-	struct diag ignored;
-	const struct account *a = m->account ? config_pick(&r->cfg, m->account, NULL, &ignored) : NULL;
-	if (!a)
-		a = r->acct;
 	struct submit_outcome out = {0};
 	struct submitter *sub = handle_for(h, r, a, &d);
 	int rc;
@@ -981,6 +1021,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			}
 		if (queue_update(l, &next, &why) != EX_OK)
 			log_status("queue entry %s: %s", m->id, why.msg);
+		diag_set(said, EX_TEMPFAIL, "%s", next.last_error);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
 			   m->sender, next.rcpts.n, m->size, m->relay, next.last_error);
 		result = 'q';
@@ -1000,10 +1041,71 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	return result;
 }
 
-/* Delivers every due entry (of one relay, when only_relay is set), oldest first, until the
- * deadline (0 for none). */
-static int flush_queue(struct run *r, struct submitter *reuse, const char *only_relay,
-		       time_t deadline, struct diag *d)
+/* Whether haystack holds needle, case ignored. */
+static bool holds_text(const char *haystack, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (const char *p = haystack; *p; p++)
+		if (strncasecmp(p, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the selections pick entry m, as sendmail's do: an entry must satisfy each kind given
+ * (I, R, S), and one selection of a kind is enough; -q!X is satisfied by an entry that does not
+ * hold the text (no recipient holds it, for R). */
+static bool entry_selected(const struct run_scope *scope, const struct queue_meta *m)
+{
+	for (const char *kind = "IRS"; *kind; kind++) {
+		bool given = false, satisfied = false;
+		for (size_t i = 0; i < scope->nselect; i++) {
+			const struct cli_select *sel = &scope->select[i];
+			if (sel->kind != *kind)
+				continue;
+			given = true;
+			bool holds = false;
+			if (*kind == 'I')
+				holds = holds_text(m->id, sel->text);
+			else if (*kind == 'S')
+				holds = holds_text(m->sender, sel->text);
+			for (size_t k = 0; *kind == 'R' && k < m->rcpts.n && !holds; k++)
+				holds = holds_text(m->rcpts.v[k], sel->text);
+			satisfied = satisfied || holds != sel->negate;
+		}
+		if (given && !satisfied)
+			return false;
+	}
+	return true;
+}
+
+/* An entry whose account is gone stays queued, retried on the usual backoff, so that the
+ * administrator can put the account back (or move the entry); the run says so each time. */
+static void keep_without_account(struct run *r, struct queue_lock *l, const struct diag *why)
+{
+	const struct queue_meta *m = queue_lock_meta(l);
+	struct queue_meta next;
+	struct diag d;
+	copy_meta(&next, m);
+	for (size_t i = 0; i < m->rcpts.n; i++)
+		strlist_add(&next.rcpts, m->rcpts.v[i]);
+	next.attempts = m->attempts + 1;
+	next.next_attempt = r->now + backoff(next.attempts);
+	free(next.last_error);
+	next.last_error = xstrdup(why->msg);
+	if (queue_update(l, &next, &d) == EX_OK)
+		log_status("queue entry %s: %s; it stays in the queue, unsent", m->id,
+			why->msg);
+	else
+		log_status("queue entry %s: %s; unsent (%s)", m->id, why->msg, d.msg);
+	log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
+		   m->sender, m->rcpts.n, m->size, m->relay, why->msg);
+	queue_meta_free(&next);
+}
+
+/* Attempts the entries of the queue that scope selects (all of them, whatever their backoff,
+ * unless scope->due_only), oldest first, each through its own account, until the deadline. */
+static int flush_queue(struct run *r, struct submitter *reuse, const struct run_scope *scope,
+		       struct diag *d)
 {
 	struct queue_meta *list = NULL;
 	size_t n = 0;
@@ -1020,16 +1122,22 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 		h.acct[0] = r->acct;
 		h.n = 1;
 	}
+	size_t attempted = 0, waiting = 0, unselected = 0;
 	for (size_t i = 0; rc == EX_OK && i < n && !interrupted; i++) {
-		if (deadline && time(NULL) >= deadline)
+		if (scope->deadline && time(NULL) >= scope->deadline)
 			break;
-		if (only_relay && strcmp(list[i].relay, only_relay) != 0)
+		if (scope->only_relay && strcmp(list[i].relay, scope->only_relay) != 0)
 			continue;
-		if (list[i].next_attempt > r->now &&
-		    !(r->lifetime > 0 && list[i].created + r->lifetime <= r->now))
+		if (!entry_selected(scope, &list[i])) {
+			unselected++;
 			continue;
+		}
+		if (scope->due_only && list[i].next_attempt > r->now && entry_expiry(r, &list[i]) > r->now) {
+			waiting++;
+			continue;
+		}
 		struct queue_lock *l = NULL;
-		struct diag why;
+		struct diag why = {0};
 		int lrc = queue_lock(r->queue, list[i].id, &l, &why);
 		if (lrc == EX_TEMPFAIL)
 			continue;	/* another run has it, or delivered it meanwhile */
@@ -1037,8 +1145,43 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 			log_status("%s: refused, not sent", why.msg);
 			continue;
 		}
-		deliver_entry(r, &h, l);
+		/* read again under the lock: a run may have attempted it since the listing */
+		const struct queue_meta *m = queue_lock_meta(l);
+		bool expired = entry_expiry(r, m) <= r->now;
+		if (scope->due_only && m->next_attempt > r->now && !expired) {
+			queue_unlock(l);
+			continue;
+		}
+		attempted++;
+		const struct account *a = entry_account(r, m, &why);
+		if (!a && !expired) {
+			keep_without_account(r, l, &why);
+			queue_unlock(l);
+			continue;
+		}
+		struct diag said = {0};
+		size_t nrcpt = m->rcpts.n;
+		char *id = xstrdup(m->id);
+		/* an expired entry goes to failed/ before its account is used */
+		char result = deliver_entry(r, &h, l, a ? a : r->acct, &said);
+		if (scope->report && result == 's')
+			log_status("queue entry %s: delivered to %zu recipient%s", id,
+				nrcpt, nrcpt == 1 ? "" : "s");
+		else if (scope->report && result == 'q')
+			log_status("queue entry %s: deferred: %s", id, said.msg);
+		free(id);
 		queue_unlock(l);
+	}
+	if (scope->report && rc == EX_OK && attempted == 0 && !interrupted) {
+		/* a person who asked for a run learns why nothing happened */
+		if (n == 0 && problems.n == 0)
+			log_status("the queue is empty");
+		else if (waiting)
+			log_status("nothing is due: %zu %s for %s retry time ('postie -q' "
+				"attempts %s now)", waiting, waiting == 1 ? "entry waits" : "entries wait",
+				waiting == 1 ? "its" : "their", waiting == 1 ? "it" : "them");
+		else if (unselected == n)
+			log_status("no queue entry is selected (%zu in the queue)", n);
 	}
 	for (size_t i = reuse ? 1 : 0; i < h.n; i++)
 		submitter_free(h.v[i]);
@@ -1050,6 +1193,7 @@ static int flush_queue(struct run *r, struct submitter *reuse, const char *only_
 	return rc;
 }
 
+/* -q: sweep tmp/, then attempt the entries. Each step is one call, in this order. */
 int app_queue_run(const struct cli_opts *o, struct diag *d)
 {
 	struct run r;
@@ -1064,14 +1208,113 @@ int app_queue_run(const struct cli_opts *o, struct diag *d)
 			log_status("%s: removed, a spool file untouched for a day: "
 				   "its run did not finish", swept.v[i]);
 		strlist_free(&swept);
+	}
+	/* entries handed over by other means join the queue here, before it is listed */
+	if (rc == EX_OK)
 		rc = submit_global_init(d);
-		if (rc == EX_OK) {
-			rc = flush_queue(&r, NULL, NULL, 0, d);
-			submit_global_cleanup();
-		}
+	if (rc == EX_OK) {
+		struct run_scope scope = {
+			.due_only = o->due,
+			.select = o->select,
+			.nselect = o->nselect,
+			/* under cron (no terminal, no -v) a run that moved nothing prints nothing */
+			.report = o->verbose || isatty(STDERR_FILENO),
+		};
+		rc = flush_queue(&r, NULL, &scope, d);
+		submit_global_cleanup();
 	}
 	run_close(&r);
 	return rc;
+}
+
+/* --- managing entries: --delete, --requeue -------------------------------------------- */
+
+static int delete_entry(struct run *r, const char *id, struct diag *d)
+{
+	struct queue_lock *l = NULL;
+	bool failed;
+	int rc = queue_lock_any(r->queue, id, &l, &failed, d);
+	if (rc != EX_OK)
+		return rc;
+	const struct queue_meta *m = queue_lock_meta(l);
+	rc = queue_remove(l, d);
+	if (rc == EX_OK) {
+		log_status("queue entry %s: deleted%s", m->id, failed ? " from failed/" : "");
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deleted", m->id,
+			   m->sender, m->rcpts.n, m->size, m->relay);
+	}
+	queue_unlock(l);
+	return rc;
+}
+
+/* Back from failed/ with its recipients, a new backoff and a new expiry, as if queued now. */
+static int requeue_entry(struct run *r, const char *id, struct diag *d)
+{
+	struct queue_lock *l = NULL;
+	bool failed;
+	int rc = queue_lock_any(r->queue, id, &l, &failed, d);
+	if (rc != EX_OK)
+		return rc;
+	const struct queue_meta *m = queue_lock_meta(l);
+	if (!failed) {
+		rc = diag_set(d, EX_USAGE, "queue entry %s: not in failed/: it is queued, and "
+			      "'postie -q' attempts it now", m->id);
+		queue_unlock(l);
+		return rc;
+	}
+	struct queue_meta next;
+	copy_meta(&next, m);
+	for (size_t i = 0; i < m->rcpts.n; i++)
+		strlist_add(&next.rcpts, m->rcpts.v[i]);
+	next.attempts = 0;
+	next.next_attempt = r->now;
+	struct diag ignored;
+	const struct account *a = entry_account(r, m, &ignored);
+	if (!a)
+		a = r->acct;	/* the run will say the account is gone */
+	next.expires = r->now + a->queue_lifetime;
+	rc = queue_requeue(l, &next, d);
+	if (rc == EX_OK) {
+		log_status("queue entry %s: back in the queue from failed/, "
+			"delivered by 'postie -q'", m->id);
+		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=requeued", m->id,
+			   m->sender, m->rcpts.n, m->size, m->relay);
+	}
+	queue_meta_free(&next);
+	queue_unlock(l);
+	return rc;
+}
+
+/* Each ID in turn, whatever became of the others: a line for each that failed, the last one
+ * as the error line, and its status. */
+static int manage_entries(const struct cli_opts *o, int (*act)(struct run *, const char *,
+							    struct diag *), struct diag *d)
+{
+	struct run r;
+	int rc = run_open(&r, o, d);
+	if (rc == EX_OK && run_open_queue(&r) != EX_OK)
+		rc = diag_set(d, r.queue_error.code, "%s", r.queue_error.msg);
+	for (size_t i = 0; rc == EX_OK && i < o->operands.n; i++) {
+		struct diag why = {0};
+		int erc = act(&r, o->operands.v[i], &why);
+		if (erc == EX_OK)
+			continue;
+		if (d->code)
+			log_status("%s", d->msg);
+		*d = why;
+	}
+	run_close(&r);
+	return rc != EX_OK ? rc : d->code;
+}
+
+int app_queue_delete(const struct cli_opts *o, struct diag *d)
+{
+	return manage_entries(o, delete_entry, d);
+}
+
+int app_queue_requeue(const struct cli_opts *o, struct diag *d)
+{
+	return manage_entries(o, requeue_entry, d);
 }
 
 /* --- listing -------------------------------------------------------------------------- */
@@ -1390,8 +1633,10 @@ int app_smtp(const struct cli_opts *o, struct diag *d)
 		};
 		rc = smtpd_run(&p, 0, 1, d);
 		if (ss.sent_any && r.queue && ss.sub && !interrupted) {
+			struct run_scope scope = { .due_only = true, .only_relay = r.acct->relay[0],
+						   .deadline = now_time() + FLUSH_AFTER_SEND_SECONDS };
 			struct diag ignored;
-			flush_queue(&r, ss.sub, r.acct->relay[0], now_time() + FLUSH_AFTER_SEND_SECONDS, &ignored);
+			flush_queue(&r, ss.sub, &scope, &ignored);
 		}
 	}
 	submitter_free(ss.sub);

@@ -9,8 +9,19 @@
 /* Sends the message on fd 0 as the options say. Returns EX_OK or a sysexits status with d. */
 int app_send(const struct cli_opts *o, struct diag *d);
 
-/* -q, --flush: delivers every due entry of the queue, oldest first, one connection per relay. */
+/* -q, --flush: attempts every entry of the queue now (with --due only those whose retry time
+ * has come; with -qI, -qR, -qS those selected), oldest first, each through its own account,
+ * one connection per account. One line per entry on stderr on a terminal or with -v. */
 int app_queue_run(const struct cli_opts *o, struct diag *d);
+
+/* --delete ID...: removes each entry, from q/ or failed/. A line on stderr for each; the status
+ * of the last that could not be removed (EX_NOINPUT: no such entry; EX_TEMPFAIL: being
+ * delivered; EX_USAGE: not an id). */
+int app_queue_delete(const struct cli_opts *o, struct diag *d);
+
+/* --requeue ID...: moves each entry of failed/ back into the queue with its recipients, due now,
+ * its attempts reset and a new expiry. Statuses as app_queue_delete. */
+int app_queue_requeue(const struct cli_opts *o, struct diag *d);
 
 /* -bp, mailq: lists the queue and failed/ (as JSON with --json). */
 int app_queue_list(const struct cli_opts *o, struct diag *d);

@@ -11,7 +11,8 @@ enum opt_code {
 	OPT_EXTRACT = 1, OPT_IGNORE_DOTS, OPT_SENDER, OPT_FULL_NAME, OPT_VERBOSE, OPT_TRANSCRIPT,
 	OPT_CONFIG, OPT_MODE, OPT_SENDMAIL_O, OPT_SUBJECT, OPT_CC, OPT_BCC, OPT_TO, OPT_HELP,
 	OPT_VERSION, OPT_IGNORED, OPT_IGNORED_ARG, OPT_INIT_ALIASES, OPT_QUEUE, OPT_JSON,
-	OPT_ACCOUNT, OPT_SERVERINFO, OPT_ATTACH, OPT_HEADER, OPT_NO_PROGRESS
+	OPT_ACCOUNT, OPT_SERVERINFO, OPT_ATTACH, OPT_HEADER, OPT_NO_PROGRESS, OPT_DUE, OPT_DELETE,
+	OPT_REQUEUE
 };
 
 /* Long names exist only where sendmail has none to clash with. */
@@ -36,7 +37,10 @@ static const struct poptOption option_table[] = {
 	{ "help", '\0', POPT_ARG_NONE, NULL, OPT_HELP, "show this help", NULL },
 	{ "version", '\0', POPT_ARG_NONE, NULL, OPT_VERSION, "show versions and compiled-in paths", NULL },
 	{ NULL, 'I', POPT_ARG_NONE, NULL, OPT_INIT_ALIASES, "check the aliases file, as -bi", NULL },
-	{ "flush", '\0', POPT_ARG_NONE, NULL, OPT_QUEUE, "deliver the queue now, also -q[INTERVAL]", NULL },
+	{ "flush", '\0', POPT_ARG_NONE, NULL, OPT_QUEUE, "attempt every queue entry now, also -q[INTERVAL]", NULL },
+	{ "due", '\0', POPT_ARG_NONE, NULL, OPT_DUE, "with -q: only the entries whose retry time has come", NULL },
+	{ "delete", '\0', POPT_ARG_NONE, NULL, OPT_DELETE, "delete these queue entries (queued or failed)", "ID..." },
+	{ "requeue", '\0', POPT_ARG_NONE, NULL, OPT_REQUEUE, "put these entries of failed/ back into the queue", "ID..." },
 	{ "json", '\0', POPT_ARG_NONE, NULL, OPT_JSON, "with -bp: list the queue as JSON", NULL },
 	{ "account", '\0', POPT_ARG_STRING, NULL, OPT_ACCOUNT, "use this account of the config", "NAME" },
 	{ "serverinfo", '\0', POPT_ARG_NONE, NULL, OPT_SERVERINFO, "show what the relay offers and exit", NULL },
@@ -76,10 +80,34 @@ static bool takes_arg(const struct poptOption *opt)
 	return opt && (opt->argInfo & POPT_ARG_MASK) != POPT_ARG_NONE;
 }
 
-/* Rewrites what popt cannot express: -q[interval] (glued optional argument, never the next
- * word), and -e*, -A* (glued-only, ignored). Walks the words as popt will, skipping option
- * arguments, and stops at "--". Returns a new argv (pointers into the old one, plus literals). */
-static const char **rewrite_sendmail_words(int argc, const char *const *argv, int *new_argc)
+/* -q's glued word after the q: an interval or a flag of sendmail's (-q30m, -qf, -qp), which
+ * are ignored, or a selection: -qIsubstr, -qRsubstr, -qSsubstr, and -q!I... for the others. */
+static int parse_queue_word(struct cli_opts *o, const char *word, struct diag *d)
+{
+	const char *rest = word + 2;
+	bool negate = *rest == '!';
+	if (negate)
+		rest++;
+	char kind = *rest;
+	if (kind != 'I' && kind != 'R' && kind != 'S') {
+		if (negate)
+			return diag_set(d, EX_USAGE, "%s: -q! needs I, R or S, as in -q!Rexample.org", word);
+		return EX_OK;
+	}
+	if (!rest[1])
+		return diag_set(d, EX_USAGE, "%s: needs a substring, as in -q%s%cexample.org", word,
+				negate ? "!" : "", kind);
+	o->select = xreallocarray(o->select, o->nselect + 1, sizeof *o->select);
+	o->select[o->nselect++] = (struct cli_select){ kind, negate, xstrdup(rest + 1) };
+	return EX_OK;
+}
+
+/* Rewrites what popt cannot express: -q[interval] and -qIsubstr (glued optional argument,
+ * never the next word; a selection goes into o), and -e*, -A* (glued-only, ignored). Walks the
+ * words as popt will, skipping option arguments, and stops at "--". Returns a new argv
+ * (pointers into the old one, plus literals), or NULL with d (EX_USAGE). */
+static const char **rewrite_sendmail_words(int argc, const char *const *argv, int *new_argc,
+					   struct cli_opts *o, struct diag *d)
 {
 	const char **out = xcalloc((size_t)argc + 1, sizeof *out);
 	int n = 0;
@@ -106,6 +134,10 @@ static const char **rewrite_sendmail_words(int argc, const char *const *argv, in
 		}
 		if (w[1] == 'q') {
 			/* -q, -q30m, -qR...: the interval is a daemon's business; never the next word */
+			if (parse_queue_word(o, w, d) != EX_OK) {
+				free(out);
+				return NULL;
+			}
 			out[n++] = "--flush";
 			continue;
 		}
@@ -230,6 +262,15 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 	case OPT_QUEUE:
 		o->mode = MODE_QUEUE_RUN;
 		break;
+	case OPT_DUE:
+		o->due = true;
+		break;
+	case OPT_DELETE:
+		o->mode = MODE_QUEUE_DELETE;
+		break;
+	case OPT_REQUEUE:
+		o->mode = MODE_QUEUE_REQUEUE;
+		break;
 	case OPT_JSON:
 		o->json = true;
 		break;
@@ -270,7 +311,10 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 
 	int n;
 	const char **words = rewrite_sendmail_words(argc > 0 ? argc : 1,
-						    argc > 0 ? argv : (const char *const[]){ "postie", NULL }, &n);
+						    argc > 0 ? argv : (const char *const[]){ "postie", NULL },
+						    &n, o, d);
+	if (!words)
+		return d->code;
 	poptContext ctx = poptGetContext("postie", n, words, option_table, 0);
 	int rc = EX_OK, code;
 	while (rc == EX_OK && (code = poptGetNextOpt(ctx)) > 0) {
@@ -293,6 +337,15 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 	}
 	poptFreeContext(ctx);
 	free(words);
+	if (rc == EX_OK && o->due && o->mode != MODE_QUEUE_RUN)
+		rc = diag_set(d, EX_USAGE, "--due: only with -q or --flush");
+	else if (rc == EX_OK && o->nselect && o->mode != MODE_QUEUE_RUN)
+		rc = diag_set(d, EX_USAGE, "-q%s%c%s: selects the entries of a queue run only",
+			      o->select[0].negate ? "!" : "", o->select[0].kind, o->select[0].text);
+	else if (rc == EX_OK && (o->mode == MODE_QUEUE_DELETE || o->mode == MODE_QUEUE_REQUEUE) &&
+		 o->operands.n == 0)
+		rc = diag_set(d, EX_USAGE, "%s: give the IDs of the entries (mailq lists them)",
+			      o->mode == MODE_QUEUE_DELETE ? "--delete" : "--requeue");
 	return rc;
 }
 
@@ -310,6 +363,9 @@ void cli_free(struct cli_opts *o)
 	strlist_free(&o->bcc);
 	strlist_free(&o->attach);
 	strlist_free(&o->headers);
+	for (size_t i = 0; i < o->nselect; i++)
+		free(o->select[i].text);
+	free(o->select);
 	memset(o, 0, sizeof *o);
 }
 
@@ -332,7 +388,9 @@ void cli_print_help(FILE *out)
 		fprintf(out, "  %-24s %s\n", left, opt->descrip);
 	}
 	fputs("\nAlso accepted: -oi (same as -i), -odq (queue only), -odi and -odb (send now),\n"
-	      "other -o* and -e* -A* (ignored), -q[INTERVAL] (same as --flush).\n"
+	      "other -o* and -e* -A* (ignored), -q[INTERVAL] (same as --flush), and -qISUBSTR,\n"
+	      "-qRSUBSTR, -qSSUBSTR: a queue run of the entries whose ID, a recipient or the sender\n"
+	      "holds SUBSTR (-q!I, -q!R, -q!S: the others).\n"
 	      "Exit status follows sysexits(3): 0 sent or queued, 64 usage, 65 data, 66 no input,\n"
 	      "67 unknown user, 68 unknown host, 69 unavailable, 75 try again later, 76 protocol,\n"
 	      "77 permission (authentication), 78 config.\n",

@@ -13,11 +13,20 @@ enum cli_mode {
 	MODE_HELP,		/* --help */
 	MODE_VERSION,		/* --version */
 	MODE_QUEUE_RUN,		/* -q, --flush */
+	MODE_QUEUE_DELETE,	/* --delete ID... */
+	MODE_QUEUE_REQUEUE,	/* --requeue ID... */
 	MODE_QUEUE_LIST,	/* -bp, mailq */
 	MODE_SERVERINFO,	/* --serverinfo */
 	MODE_VERIFY,		/* -bv */
 	MODE_ALIASES,		/* -bi, -I, newaliases */
 	MODE_SMTP		/* -bs */
+};
+
+/* One selection of a queue run, sendmail's -qI, -qR, -qS (and -q!I, -q!R, -q!S). */
+struct cli_select {
+	char kind;		/* 'I' the queue id, 'R' a recipient, 'S' the sender */
+	bool negate;		/* -q!X: the entries that do not hold text */
+	char *text;		/* a substring, never empty */
 };
 
 struct cli_opts {
@@ -40,6 +49,9 @@ struct cli_opts {
 	struct strlist headers;	/* --header */
 	bool json;		/* --json: machine-readable queue listing */
 	char *account;		/* --account */
+	bool due;		/* --due: a queue run attempts only the entries that are due */
+	struct cli_select *select;	/* -qI, -qR, -qS, in the order given */
+	size_t nselect;
 };
 
 /* Parses argv (argv[0] picks the personality: "mailq", "newaliases"). Returns EX_OK, or

@@ -33,6 +33,7 @@ struct spool {
 
 struct queue_lock {
 	struct queue *q;
+	const char *sub;	/* "q" or "failed": where it was locked */
 	char *id;
 	int fd;		/* the message file, flock'ed */
 	struct queue_meta meta;
@@ -202,6 +203,8 @@ void queue_meta_format(const struct queue_meta *m, struct buf *out)
 		put_line(out, "account", m->account);
 	buf_printf(out, "attempts %ld\n", m->attempts);
 	buf_printf(out, "next-attempt %lld\n", m->next_attempt);
+	if (m->expires)
+		buf_printf(out, "expires %lld\n", m->expires);
 	if (m->last_error)
 		put_line(out, "last-error", m->last_error);
 	buf_printf(out, "size %llu\n", m->size);
@@ -298,6 +301,8 @@ int queue_meta_parse(const char *text, size_t len, struct queue_meta *m, struct 
 			m->attempts = (long)(num > 1000000 ? 1000000 : num);
 		} else if (strcmp(key, "next-attempt") == 0 && parse_number(value, &num)) {
 			m->next_attempt = num;
+		} else if (strcmp(key, "expires") == 0 && parse_number(value, &num)) {
+			m->expires = num;
 		} else if (strcmp(key, "last-error") == 0 && !m->last_error) {
 			m->last_error = xstrdup(value);
 		} else if (strcmp(key, "size") == 0 && parse_number(value, &num)) {
@@ -703,12 +708,14 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed)
 	free(path);
 }
 
-int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct diag *d)
+/* Locks entry id of sub (q/ or failed/); see queue_lock. *busy tells a lock held by another
+ * run from an entry that is not there (both EX_TEMPFAIL). */
+static int lock_in(struct queue *q, const char *sub, const char *id, struct queue_lock **out,
+		   bool *busy, struct diag *d)
 {
 	*out = NULL;
-	if (!valid_id(id))
-		return diag_set(d, EX_DATAERR, "queue entry '%s': not a queue id", id);
-	char *path = entry_path(q, "q", id, "msg");
+	*busy = false;
+	char *path = entry_path(q, sub, id, "msg");
 	int fd = -1;
 	int rc = open_checked(path, O_RDONLY, &fd, d);
 	free(path);
@@ -716,20 +723,57 @@ int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct 
 		return rc;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
-		return diag_set(d, EX_TEMPFAIL, "queue entry %s: being delivered by another run", id);
+		*busy = true;
+		return diag_set(d, EX_TEMPFAIL, "queue entry %s: %s by another run", id,
+				strcmp(sub, "q") == 0 ? "being delivered" : "being changed");
 	}
 	struct queue_lock *l = xcalloc(1, sizeof *l);
 	l->q = q;
+	l->sub = strcmp(sub, "failed") == 0 ? "failed" : "q";
 	l->id = xstrdup(id);
 	l->fd = fd;
 	/* read after locking: a run that finished meanwhile removed the envelope first */
-	rc = read_meta(q, "q", id, &l->meta, d);
+	rc = read_meta(q, sub, id, &l->meta, d);
 	if (rc != EX_OK) {
 		queue_unlock(l);
 		return rc;
 	}
 	*out = l;
 	return EX_OK;
+}
+
+int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct diag *d)
+{
+	*out = NULL;
+	if (!valid_id(id))
+		return diag_set(d, EX_DATAERR, "queue entry '%s': not a queue id", id);
+	bool busy;
+	return lock_in(q, "q", id, out, &busy, d);
+}
+
+int queue_lock_any(struct queue *q, const char *id, struct queue_lock **out, bool *failed,
+		   struct diag *d)
+{
+	*out = NULL;
+	*failed = false;
+	if (!valid_id(id)) {
+		struct buf shown = {0};
+		buf_put_escaped(&shown, id);
+		int rc = diag_set(d, EX_USAGE, "'%s': not a queue id (mailq lists them)", shown.data);
+		buf_free(&shown);
+		return rc;
+	}
+	bool busy;
+	int rc = lock_in(q, "q", id, out, &busy, d);
+	if (rc == EX_TEMPFAIL && !busy) {
+		/* not in q/ (or only half of it): perhaps in failed/ */
+		*failed = true;
+		rc = lock_in(q, "failed", id, out, &busy, d);
+		if (rc == EX_TEMPFAIL && !busy)
+			rc = diag_set(d, EX_NOINPUT, "queue entry %s: not in %s/q nor in %s/failed", id,
+				      q->dir, q->dir);
+	}
+	return rc;
 }
 
 const struct queue_meta *queue_lock_meta(const struct queue_lock *l)
@@ -747,19 +791,40 @@ int queue_update(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
 {
 	free(meta->id);
 	meta->id = xstrdup(l->id);
-	return write_meta(l->q, "q", meta, d);
+	return write_meta(l->q, l->sub, meta, d);
 }
 
 int queue_remove(struct queue_lock *l, struct diag *d)
 {
-	char *env = entry_path(l->q, "q", l->id, "env");
-	char *msg = entry_path(l->q, "q", l->id, "msg");
+	char *env = entry_path(l->q, l->sub, l->id, "env");
+	char *msg = entry_path(l->q, l->sub, l->id, "msg");
 	int rc = EX_OK;
 	/* the envelope first: without it the entry no longer exists for other runs */
 	if (unlink(env) < 0 || unlink(msg) < 0)
 		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
 	if (rc == EX_OK)
-		rc = fsync_dir(l->q, "q", d);
+		rc = fsync_dir(l->q, l->sub, d);
+	free(env);
+	free(msg);
+	return rc;
+}
+
+/* Moves the locked entry from where it is to sub with meta as its envelope: its envelope file
+ * is unlinked first, so that no run sees it in both places. */
+static int move_entry(struct queue_lock *l, struct queue_meta *meta, const char *sub,
+		      struct diag *d)
+{
+	free(meta->id);
+	meta->id = xstrdup(l->id);
+	char *env = entry_path(l->q, l->sub, l->id, "env");
+	char *msg = entry_path(l->q, l->sub, l->id, "msg");
+	int rc = EX_OK;
+	if (unlink(env) < 0)
+		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+	if (rc == EX_OK)
+		rc = commit_files(l->q, msg, meta, sub, false, d);
+	if (rc == EX_OK)
+		rc = fsync_dir(l->q, l->sub, d);
 	free(env);
 	free(msg);
 	return rc;
@@ -767,20 +832,14 @@ int queue_remove(struct queue_lock *l, struct diag *d)
 
 int queue_move_failed(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
 {
-	free(meta->id);
-	meta->id = xstrdup(l->id);
-	char *env = entry_path(l->q, "q", l->id, "env");
-	char *msg = entry_path(l->q, "q", l->id, "msg");
-	int rc = EX_OK;
-	if (unlink(env) < 0)
-		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
-	if (rc == EX_OK)
-		rc = commit_files(l->q, msg, meta, "failed", false, d);
-	if (rc == EX_OK)
-		rc = fsync_dir(l->q, "q", d);
-	free(env);
-	free(msg);
-	return rc;
+	return move_entry(l, meta, "failed", d);
+}
+
+int queue_requeue(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
+{
+	if (strcmp(l->sub, "failed") != 0)
+		return diag_set(d, EX_SOFTWARE, "queue entry %s: not in failed/", l->id);
+	return move_entry(l, meta, "q", d);
 }
 
 void queue_unlock(struct queue_lock *l)

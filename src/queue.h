@@ -20,6 +20,8 @@ struct queue_meta {
 	char *relay;		/* the relay URL it was meant for */
 	char *account;		/* the config account, or NULL */
 	long long created, next_attempt;
+	long long expires;	/* when it is given up, fixed when it is written; 0: not stored
+				 * (an entry of an older postie) */
 	long attempts;
 	char *last_error;	/* one line, or NULL */
 	unsigned long long size;	/* bytes of the message file */
@@ -93,6 +95,13 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed);
  * EX_TEMPFAIL when another run holds it or it is gone (delivered meanwhile); EX_DATAERR with d
  * when it fails a check (tampered: it is not sent). */
 int queue_lock(struct queue *q, const char *id, struct queue_lock **out, struct diag *d);
+
+/* Locks entry id for its management (deleting it, putting it back), wherever it is: q/, else
+ * failed/ (*failed says which), with the checks and the lock of queue_lock. Returns EX_OK with
+ * *out; EX_USAGE for a word that is no queue id; EX_NOINPUT when neither holds it; EX_TEMPFAIL
+ * when a run is delivering it; EX_DATAERR when it fails a check. d names the entry. */
+int queue_lock_any(struct queue *q, const char *id, struct queue_lock **out, bool *failed,
+		   struct diag *d);
 const struct queue_meta *queue_lock_meta(const struct queue_lock *l);
 
 /* The locked message's fd, positioned at its start (owned by the lock). */
@@ -101,11 +110,17 @@ int queue_lock_fd(struct queue_lock *l);
 /* Rewrites the envelope file atomically (write, fsync, rename, fsync dir). */
 int queue_update(struct queue_lock *l, struct queue_meta *meta, struct diag *d);
 
-/* The entry is delivered: removes both files. */
+/* The entry is delivered, or deleted: removes both files (from q/ or failed/, where it was
+ * locked), the envelope file first so that no other run sees the entry any more. */
 int queue_remove(struct queue_lock *l, struct diag *d);
 
 /* Moves the entry to failed/ with meta as its envelope. */
 int queue_move_failed(struct queue_lock *l, struct queue_meta *meta, struct diag *d);
+
+/* Moves an entry locked in failed/ back into q/ with meta as its envelope, as
+ * queue_move_failed does the other way: the old envelope file is removed first, so that a crash
+ * between the steps leaves half an entry (reported, never sent) rather than two entries. */
+int queue_requeue(struct queue_lock *l, struct queue_meta *meta, struct diag *d);
 
 /* Commits a copy of the locked entry's message as a new entry with meta (in failed/ when
  * failed): for recipients that leave an entry while others stay. */

@@ -129,7 +129,7 @@ assert_same_options_as_help() {
 @test "the option names read from postie --help include every kind of option" {
 	run bash -c "$(declare -f help_options normalize); POSTIE='$POSTIE' help_options | normalize"
 	assert_success
-	for opt in -t -f --from --subject --bcc --to --help --version -I --flush --json --account -B -O -n -e -A -q; do
+	for opt in -t -f --from --subject --bcc --to --help --version -I --flush --due --delete --requeue --json --account -B -O -n -e -A -q; do
 		assert_line -- "$opt"
 	done
 	refute_line -- --queue-run
@@ -212,6 +212,31 @@ assert_same_options_as_help() {
 	assert_line -- --json
 	assert_line -- --account
 	refute_line -- --queue-run
+}
+
+@test "bash completes the queue run and management options: --due, --delete, --requeue, -qI, -qR, -qS" {
+	run complete_bash postie -q --du
+	assert_output -- --due
+	run complete_bash postie --del
+	assert_output -- --delete
+	run complete_bash postie --req
+	assert_output -- --requeue
+	run complete_bash postie -q
+	assert_output $'-q\n-qI\n-qR\n-qS'
+}
+
+@test "zsh and fish describe --due, --delete and --requeue, and -q's selections" {
+	run grep -c -e "^  '--due\[" -e "^  '(--requeue)--delete\[" -e "^  '(--delete)--requeue\[" "$POSTIE_SRCDIR/completions/_postie"
+	assert_output 3
+	run grep -F "I\:entries\ whose\ ID" "$POSTIE_SRCDIR/completions/_postie"
+	assert_success
+	require fish
+	run fish --no-config -c 'source $argv[1]; complete -C"postie --de"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_line --regexp '^--delete'$'\t''Delete these queue entries'
+	run fish --no-config -c 'source $argv[1]; complete -C"postie -q --du"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_output --regexp '^--due'$'\t''With -q: only the entries whose retry time has come$'
+	run fish --no-config -c 'source $argv[1]; complete -C"postie --req"' "$POSTIE_SRCDIR/completions/postie.fish"
+	assert_output --regexp '^--requeue'$'\t'
 }
 
 @test "bash offers the modes m, p, s, v and i after -b and i, dq, di and db after -o" {

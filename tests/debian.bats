@@ -130,7 +130,7 @@ deb_contents() {
 	# root's queue is delivered every 5 minutes: the timer is enabled (started too where
 	# systemd runs; a container has none)
 	[[ -L /etc/systemd/system/timers.target.wants/postie-queue.timer ]] || fail "postie-queue.timer is not enabled"
-	run grep -x 'ExecStart=/usr/bin/postie -q' /lib/systemd/system/postie-queue.service
+	run grep -x 'ExecStart=/usr/bin/postie -q --due' /lib/systemd/system/postie-queue.service
 	assert_success
 	if command -v systemd-analyze >/dev/null; then
 		run systemd-analyze verify /lib/systemd/system/postie-queue.timer

@@ -37,6 +37,7 @@ static void check_same(const struct queue_meta *a, const struct queue_meta *b)
 	check(same_string(a->account, b->account));
 	check(same_string(a->last_error, b->last_error));
 	check(a->created == b->created && a->next_attempt == b->next_attempt);
+	check(a->expires == b->expires);
 	check(a->attempts == b->attempts && a->size == b->size);
 	check(a->rcpts.n == b->rcpts.n);
 	for (size_t i = 0; i < a->rcpts.n; i++)
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* what the reader promises: an id, a sender, a relay and at least one recipient */
 	check(first.id && *first.id && first.sender && first.relay && first.rcpts.n > 0);
 	check(first.attempts >= 0 && first.attempts <= 1000000);
-	check(first.created >= 0 && first.next_attempt >= 0);
+	check(first.created >= 0 && first.next_attempt >= 0 && first.expires >= 0);
 	check_clean(first.id);
 	check_clean(first.sender);
 	check_clean(first.relay);
