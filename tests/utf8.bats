@@ -125,3 +125,42 @@ commands() { sed -n 's/^C: //p' "$SMTP_DIR/sessions/${1:-1}.log"; }
 	assert_line 'rcpt <jöran@example.org>'
 	refute_line 'rcpt <bob@example.org>'
 }
+
+# A second server, the first relay of the list, that never offers SMTPUTF8 and turns the first
+# connection away: the NOOP is answered by the fixture of the file, the message goes to this one.
+start_first_relay() {
+	local dir=$SMTP_DIR port=$SMTP_PORT pid=$SMTP_PID
+	fixture_start --no-smtputf8
+	FIRST_DIR=$SMTP_DIR FIRST_PORT=$SMTP_PORT FIRST_PID=$SMTP_PID
+	fixture_fault greeting '421 4.3.2 busy'
+	fixture_fault times 1
+	SMTP_DIR=$dir SMTP_PORT=$port SMTP_PID=$pid
+}
+
+teardown() {
+	if [[ -n ${FIRST_PID:-} ]]; then
+		local pid=$SMTP_PID
+		SMTP_PID=$FIRST_PID fixture_stop
+		SMTP_PID=$pid
+	fi
+}
+
+@test "SMTPUTF8 learnt from a relay down the list, then the first one takes the connection without it: nothing is delivered, the message stays queued" {
+	start_first_relay
+	POSTIE_RELAY=smtp://127.0.0.1:$FIRST_PORT postie_config 'timeout 3' "relay $relay"
+	post 0 -f a@example.org 'jöran@example.org' bob@example.org
+	assert_output --regexp "^postie: smtp://127\.0\.0\.1:$FIRST_PORT unavailable \(no longer offers SMTPUTF8; nothing was sent\); queued as [0-9a-f-]+, delivered by 'postie -q'$"
+	run commands
+	assert_output $'EHLO example.net\nNOOP\nQUIT'
+	run sed -n 's/^C: //p' "$FIRST_DIR/sessions/2.log"
+	assert_line --index 0 'EHLO example.net'
+	refute_line --partial 'bytes of message data'
+	run grep -c '^S: 250.SMTPUTF8' "$FIRST_DIR/sessions/2.log"
+	assert_output 0
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(find "$FIRST_DIR/messages" -mindepth 1 2>/dev/null | wc -l)" -eq 0 ]
+	[ "$(failed)" = "" ]
+	run env_of "$(queued)"
+	assert_line 'rcpt <jöran@example.org>'
+	assert_line 'rcpt <bob@example.org>'
+}
