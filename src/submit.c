@@ -822,6 +822,8 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	}
 	s->outcome = NULL;
 	s->utf8_counted = false;
+	s->rcpt_idx = NULL;	/* idx goes: no later perform may count replies into it */
+	s->rcpt_count = 0;
 	free(idx);
 	if (any_sent)
 		return EX_OK;
