@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime.h"
+
 #define ADDR_PATH_MAX 256	/* RFC 5321 4.5.3.1.3: a reverse- or forward-path, brackets included */
 
 /* Character classes written out by hand: <ctype.h> answers by locale, and an address must parse
@@ -817,4 +819,30 @@ char *addr_dedup_key(const char *addr)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 	return key;
+}
+
+static bool has_8bit(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
+bool addr_needs_smtputf8(const char *addr, bool domain_to_alabel)
+{
+	const char *at = addr_domain_at(addr);
+	size_t local_len = at ? (size_t)(at - addr) : strlen(addr);
+	if (has_8bit(addr, local_len))
+		return true;	/* a local part has no ASCII form (RFC 6531 3.2) */
+	if (!at || !has_8bit(at + 1, strlen(at + 1)))
+		return false;
+	if (!domain_to_alabel)
+		return true;
+	/* IDNA works on Unicode: a domain that is not UTF-8 would go out as it is */
+	struct mime_class c;
+	mime_class_init(&c);
+	mime_class_feed(&c, at + 1, strlen(at + 1));
+	mime_class_finish(&c);
+	return !c.utf8_valid;
 }

@@ -59,4 +59,10 @@ char *addr_qualify(const char *addr, const char *domain);
  * envelope addresses are the same recipient (local parts stay case-sensitive, RFC 5321 2.4). */
 char *addr_dedup_key(const char *addr);
 
+/* True when addr cannot go out in an SMTP envelope without SMTPUTF8 (RFC 6531): its local part
+ * holds a byte of 0x80 or up, or its domain does and will not become an A-label on the way
+ * (domain_to_alabel false: nothing converts it; true: a domain that is well-formed UTF-8 is
+ * converted, one that is not would be sent as it is). */
+bool addr_needs_smtputf8(const char *addr, bool domain_to_alabel);
+
 #endif

@@ -493,6 +493,16 @@ struct run_scope {
 static int flush_queue(struct run *r, struct submitter *reuse, const struct run_scope *scope,
 		       struct diag *d);
 
+/* The line that says why recipient i of out did not get the message: "<relay> refused <addr>:
+ * <the relay's reply>", or "<relay> cannot take <addr>: <why>" when postie never sent it. */
+static char *refusal_line(const char *relay, const char *rcpt, const struct submit_outcome *out,
+			  size_t i)
+{
+	const char *reply = i < out->nrcpt && out->rcpt_reply[i] ? out->rcpt_reply[i] : "no reply";
+	bool unsent = i < out->nrcpt && out->rcpt_unsent && out->rcpt_unsent[i];
+	return xasprintf("%s %s <%s>: %s", relay, unsent ? "cannot take" : "refused", rcpt, reply);
+}
+
 /* After the transaction: the refused recipients of an accepted message. Temporary refusals
  * are queued for those recipients only; permanent ones are kept in failed/. The last line of
  * a failure goes to d, which the caller reports with the status; the others are printed. */
@@ -506,18 +516,19 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		int code = out->rcpt_code[i];
 		if (code >= 200 && code < 400)
 			continue;
-		const char *reply = out->rcpt_reply[i] ? out->rcpt_reply[i] : "no reply";
-		log_status("%s refused <%s>: %s", relay, env->rcpt[i], reply);
+		char *line = refusal_line(relay, env->rcpt[i], out, i);
+		log_status("%s", line);
 		if (code >= 500) {
 			strlist_add(&perm, env->rcpt[i]);
 			if (!perm_reply)
-				perm_reply = xasprintf("%s refused <%s>: %s", relay, env->rcpt[i], reply);
+				perm_reply = xstrdup(line);
 		} else {
 			/* a 4xx, or no reply at all because the transaction broke off */
 			strlist_add(&temp, env->rcpt[i]);
 			if (!temp_reply)
-				temp_reply = xasprintf("%s refused <%s>: %s", relay, env->rcpt[i], reply);
+				temp_reply = xstrdup(line);
 		}
+		free(line);
 	}
 	int rc = perm.n ? EX_NOUSER : EX_OK;
 	struct diag why = {0};
@@ -571,10 +582,13 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 }
 
 /* Whether the relay refused the message for good: a 5xx to the connection, MAIL, DATA or the
- * message, or a reply that is no SMTP code at all. A 535 to AUTH is not: once the account is
- * fixed, the queue delivers it, as the user was told. */
+ * message, or a reply that is no SMTP code at all; or it cannot take it (a sender that needs
+ * SMTPUTF8, which it does not offer: as Postfix, a 5.6.7 bounce). A 535 to AUTH is not: once
+ * the account is fixed, the queue delivers it, as the user was told. */
 static bool refused_for_good(int status, const struct submit_outcome *out)
 {
+	if (out->refused_here)
+		return true;
 	return !out->cancelled && (status == EX_UNAVAILABLE || status == EX_PROTOCOL) &&
 	       strncmp(out->reason, "refused", 7) == 0;
 }
@@ -976,8 +990,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		if (code >= 500) {
 			strlist_add(&perm, m->rcpts.v[i]);
 			if (!perm_reply)
-				perm_reply = xasprintf("%s refused <%s>: %s", m->relay, m->rcpts.v[i],
-						       out.rcpt_reply[i] ? out.rcpt_reply[i] : "");
+				perm_reply = refusal_line(m->relay, m->rcpts.v[i], &out, i);
 		} else {
 			strlist_add(&next.rcpts, m->rcpts.v[i]);
 		}

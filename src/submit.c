@@ -4,12 +4,17 @@
 #include "submit.h"
 
 #include <curl/curl.h>
+#include <langinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "log.h"
+
+/* Postfix's words for the same refusal (smtp_proto.c, 3.7), with RFC 6531's status code */
+#define NO_SMTPUTF8 "5.6.7 SMTPUTF8 is required, but was not offered by the relay"
 
 enum stage { STAGE_CONNECT, STAGE_GREETING, STAGE_EHLO, STAGE_AUTH, STAGE_STARTTLS, STAGE_MAIL,
 	     STAGE_RCPT, STAGE_DATA, STAGE_EOD, STAGE_QUIT, STAGE_OTHER };
@@ -55,8 +60,15 @@ struct submitter {
 	char *failed_arg;
 	struct submit_outcome *outcome;
 	size_t rcpt_sent;	/* RCPT TO commands sent so far: the index of the next reply */
-	size_t rcpt_base, rcpt_count;	/* the batch of the outcome's recipients in flight */
+	const size_t *rcpt_idx;	/* the batch in flight: RCPT k is the outcome's rcpt_idx[k] */
+	size_t rcpt_count;
 	size_t max_rcpts;
+
+	/* SMTPUTF8 (RFC 6531): whether the EHLO of the connection libcurl holds offered it */
+	int smtputf8;		/* 1 yes, 0 no, -1 not known (no connection, or it failed) */
+	bool reply_smtputf8;	/* the EHLO reply being received names it */
+	bool utf8_counted;	/* this transaction sends UTF-8 addresses, counting on it */
+	bool utf8_withdrawn;	/* ...and a new connection's EHLO did not offer it */
 };
 
 int submit_global_init(struct diag *d)
@@ -123,10 +135,14 @@ static void on_reply_line(struct submitter *s, const char *line, size_t len)
 	if (!s->reply_open) {
 		buf_reset(&s->reply);
 		s->reply_open = true;
+		s->reply_smtputf8 = false;
 	} else {
 		buf_puts(&s->reply, " / ");
 	}
 	bool last = len < 4 || line[3] != '-';
+	if (s->stage == STAGE_EHLO && len >= 12 && ascii_ncasecmp(line + 4, "SMTPUTF8", 8) == 0 &&
+	    (len == 12 || line[12] == ' '))
+		s->reply_smtputf8 = true;
 	if (s->collecting && s->stage == STAGE_GREETING) {
 		char *l = xstrndup(line, len);
 		strlist_add(&s->greeting, l);
@@ -155,10 +171,16 @@ static void on_reply_line(struct submitter *s, const char *line, size_t len)
 	set_string(&s->reply_arg, s->stage_arg, s->stage_arg ? strlen(s->stage_arg) : 0);
 	if (s->stage == STAGE_DATA && code == 354)
 		s->stage = STAGE_EOD;	/* the next reply answers the final dot */
+	if (s->stage == STAGE_EHLO && code == 250) {
+		/* EHLO, or HELO after a refused EHLO: no extensions at all */
+		s->smtputf8 = s->reply_smtputf8;
+		if (s->utf8_counted && !s->smtputf8)
+			s->utf8_withdrawn = true;
+	}
 	/* libcurl sends the RCPTs one by one in list order: reply k answers RCPT k */
 	if (s->stage == STAGE_RCPT && s->outcome && s->rcpt_sent > 0 &&
 	    s->rcpt_sent <= s->rcpt_count && !s->quit_sent) {
-		size_t k = s->rcpt_base + s->rcpt_sent - 1;
+		size_t k = s->rcpt_idx[s->rcpt_sent - 1];
 		s->outcome->rcpt_code[k] = (int)code;
 		if (code >= 400) {
 			free(s->outcome->rcpt_reply[k]);
@@ -261,6 +283,9 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 	struct submitter *s = ud;
 	if (cancelled(s))
 		return CURL_READFUNC_ABORT;
+	/* MAIL and RCPT are out already; what can still be kept from that relay is the message */
+	if (s->utf8_withdrawn)
+		return CURL_READFUNC_ABORT;
 	ssize_t got = s->read(s->read_ctx, buf, size * nitems, &s->read_diag);
 	if (got < 0) {
 		/* never a silent end of data: a short message must not be sent as complete */
@@ -297,6 +322,7 @@ struct submitter *submitter_new(const struct submit_params *p)
 	s->progress = p->progress;
 	s->progress_ctx = p->progress_ctx;
 	s->max_rcpts = p->max_rcpts;
+	s->smtputf8 = -1;
 	s->curl = curl_easy_init();
 	return s;
 }
@@ -327,6 +353,7 @@ void submit_outcome_free(struct submit_outcome *o)
 		free(o->rcpt_reply[i]);
 	free(o->rcpt_reply);
 	free(o->rcpt_code);
+	free(o->rcpt_unsent);
 	memset(o, 0, sizeof *o);
 }
 
@@ -574,9 +601,11 @@ static CURLcode perform_with_failover(struct submitter *s, struct submit_outcome
 	for (s->cur = 0; s->cur < s->urls.n; s->cur++) {
 		reset_transaction(s);
 		for (size_t i = 0; i < s->rcpt_count; i++)
-			out->rcpt_code[s->rcpt_base + i] = 0;
+			out->rcpt_code[s->rcpt_idx[i]] = 0;
 		set_connection_options(s);
 		rc = curl_easy_perform(s->curl);
+		if (rc != CURLE_OK)
+			s->smtputf8 = -1;	/* libcurl closes a connection that failed */
 		if (!worth_next_relay(s, rc) || s->cur + 1 == s->urls.n)
 			break;
 	}
@@ -585,16 +614,17 @@ static CURLcode perform_with_failover(struct submitter *s, struct submit_outcome
 	return rc;
 }
 
-/* One transaction for the recipients rcpt[base, base + n) of out. */
+/* One transaction for the recipients rcpt[idx[0]], ..., rcpt[idx[n - 1]] of out. */
 static int send_transaction(struct submitter *s, const char *sender, char *const *rcpt,
-			    size_t base, size_t n, struct submit_outcome *out, struct diag *d)
+			    const size_t *idx, size_t n, struct submit_outcome *out, struct diag *d)
 {
-	s->rcpt_base = base;
+	s->rcpt_idx = idx;
 	s->rcpt_count = n;
+	s->utf8_withdrawn = false;
 	struct curl_slist *list = NULL, *tail = NULL;
-	for (size_t i = base; i < base + n; i++) {
+	for (size_t j = 0; j < n; j++) {
 		/* append behind the tail: curl_slist_append walks the whole list every time */
-		struct curl_slist *node = curl_slist_append(NULL, rcpt[i]);
+		struct curl_slist *node = curl_slist_append(NULL, rcpt[idx[j]]);
 		if (!node) {
 			curl_slist_free_all(list);
 			return diag_set(d, EX_OSERR, "out of memory");
@@ -622,7 +652,12 @@ static int send_transaction(struct submitter *s, const char *sender, char *const
 
 	int status = EX_OK;
 	out->cancelled = cancelled(s);
-	if (s->read_failed && !out->cancelled) {
+	if (s->utf8_withdrawn) {
+		/* the relay was asked for UTF-8 addresses it cannot take; nothing was delivered */
+		for (size_t j = 0; j < n; j++)
+			out->rcpt_code[idx[j]] = 0;
+		status = fail(s, d, EX_TEMPFAIL, false, "no longer offers SMTPUTF8; nothing was sent");
+	} else if (s->read_failed && !out->cancelled) {
 		status = diag_set(d, s->read_diag.code ? s->read_diag.code : EX_IOERR, "%s",
 				  s->read_diag.msg);
 		snprintf(out->reason, sizeof out->reason, "%s", s->read_diag.msg);
@@ -639,6 +674,94 @@ static int send_transaction(struct submitter *s, const char *sender, char *const
 	return status;
 }
 
+/* Whether libcurl turns a UTF-8 domain into an A-label in this process: it converts from the
+ * locale's character set, with libidn2 when it was built with it. */
+static bool curl_makes_alabels(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	return (v->features & CURL_VERSION_IDN) && strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+}
+
+static size_t discard_cb(char *p, size_t size, size_t n, void *ud);
+
+/* Connects (or keeps the connection libcurl holds) and sends NOOP, only to read the EHLO
+ * reply: libcurl sends MAIL and RCPT right after it, with no chance to drop an address. The
+ * connection stays open for the transaction that follows. */
+static int learn_extensions(struct submitter *s, struct submit_outcome *out, struct diag *d)
+{
+	CURL *c = s->curl;
+	s->rcpt_count = 0;
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, NULL);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	CURLcode rc = perform_with_failover(s, out);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	out->cancelled = cancelled(s);
+	if (out->cancelled && rc != CURLE_OK)
+		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
+	if (rc != CURLE_OK && s->failed_code)
+		return refused(s, d);
+	if (rc != CURLE_OK)
+		return curl_failure(s, rc, d);
+	return EX_OK;
+}
+
+/* RFC 6531: without SMTPUTF8 no envelope address may hold UTF-8. The addresses that need it
+ * are refused here, by postie, when the relay does not offer it: a recipient alone (the others
+ * still get the message), the sender with the whole message. Fills send_idx with the
+ * recipients that go out and *nsend with their number. Returns EX_OK, or the status of the
+ * whole message with d. */
+static int check_utf8_envelope(struct submitter *s, const char *sender, char *const *rcpt,
+			       size_t nrcpt, struct submit_outcome *out, size_t *send_idx,
+			       size_t *nsend, struct diag *d)
+{
+	bool alabels = curl_makes_alabels();
+	bool sender_needs = addr_needs_smtputf8(sender, alabels), any = sender_needs;
+	for (size_t i = 0; i < nrcpt; i++) {
+		out->rcpt_unsent[i] = addr_needs_smtputf8(rcpt[i], alabels);
+		any = any || out->rcpt_unsent[i];
+	}
+	s->utf8_counted = false;
+	*nsend = 0;
+	if (any && s->smtputf8 < 0) {
+		int st = learn_extensions(s, out, d);
+		if (st != EX_OK) {
+			memset(out->rcpt_unsent, 0, nrcpt * sizeof *out->rcpt_unsent);
+			return st;
+		}
+	}
+	if (!any || s->smtputf8 > 0) {
+		memset(out->rcpt_unsent, 0, nrcpt * sizeof *out->rcpt_unsent);
+		for (size_t i = 0; i < nrcpt; i++)
+			send_idx[(*nsend)++] = i;
+		s->utf8_counted = any;
+		return EX_OK;
+	}
+	if (sender_needs) {
+		memset(out->rcpt_unsent, 0, nrcpt * sizeof *out->rcpt_unsent);
+		out->refused_here = true;
+		out->reply_code = 553;	/* RFC 6531 3.5: "mailbox name not allowed" */
+		snprintf(out->reply_text, sizeof out->reply_text, "%s", NO_SMTPUTF8);
+		return fail(s, d, EX_UNAVAILABLE, true, "cannot take mail from <%s>: %s", sender,
+			    NO_SMTPUTF8);
+	}
+	const char *last = NULL;
+	for (size_t i = 0; i < nrcpt; i++) {
+		if (!out->rcpt_unsent[i]) {
+			send_idx[(*nsend)++] = i;
+			continue;
+		}
+		out->rcpt_code[i] = 553;
+		out->rcpt_reply[i] = xstrdup(NO_SMTPUTF8);
+		last = rcpt[i];
+	}
+	if (*nsend == 0)
+		return fail(s, d, EX_NOUSER, true, "cannot take <%s>: %s", last, NO_SMTPUTF8);
+	return EX_OK;
+}
+
 int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, size_t nrcpt,
 		   submit_read_fn read, submit_rewind_fn rewind, void *ctx,
 		   struct submit_outcome *out, struct diag *d)
@@ -647,19 +770,26 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	out->nrcpt = nrcpt;
 	out->rcpt_code = xcalloc(nrcpt, sizeof *out->rcpt_code);
 	out->rcpt_reply = xcalloc(nrcpt, sizeof *out->rcpt_reply);
+	out->rcpt_unsent = xcalloc(nrcpt, sizeof *out->rcpt_unsent);
 	if (!s->curl || !s->urls.n)
 		return diag_set(d, EX_SOFTWARE, "libcurl could not make a handle");
 	s->outcome = out;
 	s->read = read;
 	s->read_ctx = ctx;
-	size_t batch = s->max_rcpts && nrcpt > s->max_rcpts ? s->max_rcpts : nrcpt;
-	int status = EX_OK;
+	size_t *idx = xcalloc(nrcpt ? nrcpt : 1, sizeof *idx), nsend;
+	int status = check_utf8_envelope(s, sender, rcpt, nrcpt, out, idx, &nsend, d);
+	if (status != EX_OK) {
+		s->outcome = NULL;
+		free(idx);
+		return status;
+	}
+	size_t batch = s->max_rcpts && nsend > s->max_rcpts ? s->max_rcpts : nsend;
 	bool any_sent = false;
 	struct diag last = {0};
 	/* libcurl counts every reply of a transfer against one limit (300 KiB in 7.88), and
 	 * servers cap recipients per transaction: a long list goes out in batches */
-	for (size_t base = 0; base < nrcpt; base += batch) {
-		size_t n = nrcpt - base < batch ? nrcpt - base : batch;
+	for (size_t base = 0; base < nsend; base += batch) {
+		size_t n = nsend - base < batch ? nsend - base : batch;
 		struct diag bd = {0};
 		int st;
 		if (base > 0 && (!rewind || rewind(ctx, &bd) != EX_OK)) {
@@ -667,7 +797,7 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 			snprintf(out->reason, sizeof out->reason, "%s",
 				 bd.msg[0] ? bd.msg : "the message cannot be read again");
 		} else {
-			st = send_transaction(s, sender, rcpt, base, n, out, &bd);
+			st = send_transaction(s, sender, rcpt, idx + base, n, out, &bd);
 		}
 		if (st == EX_OK) {
 			any_sent = true;
@@ -675,11 +805,12 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 		}
 		status = st;
 		last = bd;
-		if (batch == nrcpt)
+		if (batch == nsend)
 			break;
 		/* the batch failed as a whole: each of its recipients carries the failure */
 		bool permanent = (st == EX_UNAVAILABLE || st == EX_NOUSER) && out->reply_code >= 500;
-		for (size_t i = base; i < base + n; i++) {
+		for (size_t j = base; j < base + n; j++) {
+			size_t i = idx[j];
 			if (out->rcpt_code[i] >= 400)
 				continue;
 			out->rcpt_code[i] = permanent ? out->reply_code : 0;
@@ -690,6 +821,10 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 			break;
 	}
 	s->outcome = NULL;
+	s->utf8_counted = false;
+	s->rcpt_idx = NULL;	/* idx goes: no later perform may count replies into it */
+	s->rcpt_count = 0;
+	free(idx);
 	if (any_sent)
 		return EX_OK;
 	*d = last;

@@ -48,10 +48,15 @@ struct submit_outcome {
 	size_t nrcpt;
 	int *rcpt_code;		/* the reply code to each RCPT TO, 0 when none came */
 	char **rcpt_reply;	/* the reply text to each refused RCPT TO, else NULL */
+	bool *rcpt_unsent;	/* true: refused by postie, never sent (an address that needs
+				 * SMTPUTF8, which the relay does not offer): code 553 and a
+				 * "5.6.7 ..." reply of postie's own */
 	char reason[1024];	/* what failed, without the relay: "refused the message: 554 ..." */
 	int reply_code;		/* the server's refusal that ended the transaction, or 0 */
 	char reply_text[1024];	/* its text after the code ("5.7.1 no"), lines joined by " / " */
 	bool cancelled;		/* stopped through params.cancel */
+	bool refused_here;	/* postie refused the whole message for this relay, which was
+				 * sent nothing (a sender that needs SMTPUTF8): permanent */
 };
 
 void submit_outcome_free(struct submit_outcome *o);
@@ -75,6 +80,11 @@ void submitter_free(struct submitter *s);
  * recipients with the failure's code (0 for a temporary one) in out. The addresses must have passed addr_check_envelope. Recipients the
  * server refuses are skipped and the others still get the message; out (freed with
  * submit_outcome_free) says what each RCPT TO was answered.
+ * An address that needs SMTPUTF8 (addr_needs_smtputf8) goes out only when the relay offers it
+ * (libcurl then adds SMTPUTF8 to MAIL FROM); otherwise such a recipient is refused without
+ * being sent (rcpt_unsent), and such a sender refuses the whole message (refused_here,
+ * EX_UNAVAILABLE). To know, a connection's first message with such an address sends a NOOP
+ * first, to read the EHLO reply. When every recipient is refused that way: EX_NOUSER.
  * Returns EX_OK when the server accepted the message (250 after the final dot) for at least
  * one recipient; otherwise d
  * holds the status and "<url> refused <rcpt>: 550 5.1.1 no such user"-style text:

@@ -440,6 +440,34 @@ static void test_helpers(void)
 	}
 }
 
+/* Which envelope addresses need SMTPUTF8, with and without a converter of domains to A-labels. */
+static void test_needs_smtputf8(void)
+{
+	static const struct {
+		const char *addr;
+		bool plain, converted;	/* the answer with domain_to_alabel false, true */
+	} cases[] = {
+		{"a@example.org", false, false},
+		{"", false, false},
+		{"root", false, false},
+		{"j\xc3\xb6ran@example.org", true, true},
+		{"j\xc3\xb6ran", true, true},
+		{"\"j\xc3\xb6 @x\"@example.org", true, true},
+		{"\"a@\xc3\xb6\"@example.org", true, true},	/* the '@' inside the quotes is no domain */
+		{"u@b\xc3\xbc" "cher.example", true, false},
+		{"u@xn--bcher-kva.example", false, false},
+		{"u@b\xfc" "cher.example", true, true},	/* Latin-1, not UTF-8: no A-label */
+		{"u@b\xc3", true, true},		/* a cut sequence */
+		{"u@[192.0.2.1]", false, false},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		is_int(addr_needs_smtputf8(cases[i].addr, false), cases[i].plain,
+		       "addr_needs_smtputf8 [%s] without A-labels", cases[i].addr);
+		is_int(addr_needs_smtputf8(cases[i].addr, true), cases[i].converted,
+		       "addr_needs_smtputf8 [%s] with A-labels", cases[i].addr);
+	}
+}
+
 /* A list can be walked in pieces: the cursor left after one call is all the next one needs. */
 static void test_cursor_resumes(void)
 {
@@ -475,6 +503,7 @@ int main(void)
 		test_envelope(envelope_cases[i].addr, envelope_cases[i].error, envelope_cases[i].addr);
 	test_envelope_lengths();
 	test_helpers();
+	test_needs_smtputf8();
 	test_cursor_resumes();
 	return done_testing();
 }
