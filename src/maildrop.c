@@ -566,6 +566,12 @@ static int read_envelope(struct maildrop_item *it, unsigned long long size, stru
 		}
 		size_t from = text.len > 0 ? text.len - 1 : 0;
 		buf_append(&text, chunk, (size_t)got);
+		size_t magic = strlen(MAILDROP_MAGIC "\n");
+		size_t cmp = text.len < magic ? text.len : magic;
+		if (memcmp(text.data, MAILDROP_MAGIC "\n", cmp) != 0 || (got == 0 && text.len < magic)) {
+			rc = diag_set(d, EX_DATAERR, "not a postie maildrop entry");
+			break;
+		}
 		char *hit = NULL;
 		for (size_t i = from; i + 1 < text.len; i++)
 			if (text.data[i] == '\n' && text.data[i + 1] == '\n') {
@@ -647,7 +653,9 @@ int maildrop_open(const char *dir, const char *name, const char *aside, unsigned
 	if (st.st_nlink != 1) {
 		char why[64];
 		snprintf(why, sizeof why, "a hard link (%lu links)", (unsigned long)st.st_nlink);
-		rc = refuse_remove(it, why, false, d);
+		/* moved, not removed: with its other names in the maildrop, removing this one
+		 * would make the last look like a file of one link */
+		rc = refuse_aside(it, why, d);
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > max) {

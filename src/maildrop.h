@@ -100,8 +100,9 @@ struct maildrop_item;
  * FIFO, it must be a regular file with one link, at most max bytes, locked by no other run
  * (flock), still the file the name gives once locked, and its envelope must parse and claim its
  * owner's uid. Returns EX_OK with *out; EX_TEMPFAIL when another run has it or it is gone;
- * EX_DATAERR when it is refused: it is then removed (a link, a FIFO, any file that is not
- * regular) or moved into aside (everything else), and d says what and where
+ * EX_DATAERR when it is refused: it is then removed (a symbolic link, a FIFO, any file that is
+ * not regular) or moved into aside (a hard link, whose other names then stay refused, and
+ * everything else), and d says what and where
  * ("NAME: a symbolic link; removed", "NAME: claims uid 0 but is owned by uid 65534 (nobody);
  * moved to DIR/NAME"). */
 int maildrop_open(const char *dir, const char *name, const char *aside, unsigned long long max,
