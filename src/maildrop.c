@@ -315,7 +315,14 @@ int maildrop_put_commit(struct maildrop_put *p, const struct maildrop_entry *e, 
 	snprintf(tmp, sizeof tmp, TMP_PREFIX "%s", rnd);
 	/* names sort by time, so that pickup takes the oldest first */
 	snprintf(final, sizeof final, "%012llx.%s", (unsigned long long)time(NULL), rnd);
-	int fd = openat(p->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* a file with no name until it is whole: nothing half-written ever shows in the maildrop,
+	 * where a name would wake the path unit (DirectoryNotEmpty=) for nothing */
+	bool named = false;
+	int fd = openat(p->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		named = true;
+		fd = openat(p->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0) {
 		buf_free(&env);
 		return diag_set(d, errno == ENOSPC || errno == EDQUOT ? EX_TEMPFAIL : EX_CANTCREAT,
@@ -341,14 +348,22 @@ int maildrop_put_commit(struct maildrop_put *p, const struct maildrop_entry *e, 
 	}
 	if (!err && fsync(fd) < 0)
 		err = errno, what = "fsync";
+	if (!err && !named) {
+		/* linkat never replaces a name, and needs no privilege through /proc */
+		char self[64];
+		snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, self, p->dfd, final, AT_SYMLINK_FOLLOW) < 0)
+			err = errno, what = "link";
+	}
 	if (close(fd) < 0 && !err)
 		err = errno, what = "close";
 	/* never replacing: a name is taken once, and the sticky bit keeps others' names theirs */
-	if (!err && renameat2(p->dfd, tmp, p->dfd, final, RENAME_NOREPLACE) < 0)
+	if (!err && named && renameat2(p->dfd, tmp, p->dfd, final, RENAME_NOREPLACE) < 0)
 		err = errno, what = "rename";
 	buf_free(&env);
 	if (err) {
-		unlinkat(p->dfd, tmp, 0);
+		if (named)
+			unlinkat(p->dfd, tmp, 0);
 		return diag_set(d, err == ENOSPC || err == EDQUOT ? EX_TEMPFAIL : EX_IOERR,
 				"system queue %s: %s: %s", p->dir, what, strerror(err));
 	}
@@ -455,12 +470,14 @@ static const char *kind_of(mode_t mode)
 	     : "not a regular file";
 }
 
+static int refuse_aside(struct maildrop_item *it, const char *why, struct diag *d);
+
 /* Removes what no user may leave in the maildrop: a name of a file that is not theirs to hand
  * over, or no file at all. Its content is never read, and no second name of it is kept. */
 static int refuse_remove(struct maildrop_item *it, const char *why, bool dir, struct diag *d)
 {
 	if (unlinkat(it->dfd, it->name, dir ? AT_REMOVEDIR : 0) < 0)
-		return diag_set(d, EX_DATAERR, "%s: %s; not removed: %s", it->name, why, strerror(errno));
+		return refuse_aside(it, why, d);	/* a directory with something in it */
 	return diag_set(d, EX_DATAERR, "%s: %s; removed", it->name, why);
 }
 
