@@ -322,6 +322,8 @@ int maildrop_put_commit(struct maildrop_put *p, const struct maildrop_entry *e, 
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		named = true;
 		fd = openat(p->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			flock(fd, LOCK_EX | LOCK_NB);	/* pickup leaves a locked one alone */
 	}
 	if (fd < 0) {
 		buf_free(&env);
@@ -395,6 +397,27 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether a temporary file is no writer's any more: unlocked for a minute
+ * (a writer locks it as soon as it is created); or older than MAILDROP_TMP_SECONDS, locked or
+ * not, since a writer copies a finished message there and is done in seconds. A name left
+ * there would wake the path unit again and again. */
+static bool stale_tmp(int dfd, const char *name, time_t now)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	if (st.st_mtime + MAILDROP_TMP_SECONDS < now)
+		return true;
+	if (st.st_mtime + 60 >= now)
+		return false;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool unlocked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return unlocked;
+}
+
 int maildrop_list(const char *dir, time_t now, struct strlist *names, struct strlist *removed,
 		  struct diag *d)
 {
@@ -418,8 +441,11 @@ int maildrop_list(const char *dir, time_t now, struct strlist *names, struct str
 			continue;
 		}
 		struct stat st;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime + MAILDROP_TMP_SECONDS < now && unlinkat(dfd, de->d_name, 0) == 0)
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+			strlist_add(names, de->d_name);	/* no writer's: maildrop_open refuses it */
+			continue;
+		}
+		if (stale_tmp(dfd, de->d_name, now) && unlinkat(dfd, de->d_name, 0) == 0)
 			strlist_add(removed, de->d_name);
 		errno = 0;
 	}

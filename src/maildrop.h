@@ -28,8 +28,10 @@
 #define MAILDROP_MAX_BYTES (64ULL * 1024 * 1024)
 #endif
 
-/* A writer's temporary file older than this is one whose writer died: pickup removes it. */
-#define MAILDROP_TMP_SECONDS (24 * 3600)
+/* A writer's temporary file (only where the file system has no O_TMPFILE) older than this is
+ * one whose writer died or lingers on purpose: pickup removes it (an unlocked one after a
+ * minute). */
+#define MAILDROP_TMP_SECONDS 600
 
 /* What an entry says besides its message: nothing in it is trusted beyond the recipients and
  * the uid, which must be the file's owner; pickup qualifies, expands and checks the rest with
@@ -89,7 +91,8 @@ void maildrop_put_discard(struct maildrop_put *p);
 /* --- picking up (root) ------------------------------------------------------------- */
 
 /* The names of the complete entries of dir, oldest first (names sort by time). A writer's
- * temporary file older than MAILDROP_TMP_SECONDS is removed, and added to *removed. A missing
+ * temporary file that no writer holds (see MAILDROP_TMP_SECONDS) is removed, and added to
+ * *removed; a temporary name that is no regular file is listed, for maildrop_open to refuse. A missing
  * dir is an empty list. Errors: EX_IOERR / EX_NOPERM with d. */
 int maildrop_list(const char *dir, time_t now, struct strlist *names, struct strlist *removed,
 		  struct diag *d);

@@ -114,8 +114,8 @@ int pickup_run(const struct pickup_params *p, struct strlist *picked, struct str
 	struct strlist names = {0}, stale = {0};
 	int rc = maildrop_list(p->maildrop, p->now, &names, &stale, d);
 	for (size_t i = 0; i < stale.n; i++) {
-		char *line = xasprintf("system queue %s/%s: removed, a writer's file untouched for a "
-				       "day", p->maildrop, stale.v[i]);
+		char *line = xasprintf("system queue %s/%s: removed, a writer's temporary file that "
+				       "no writer holds", p->maildrop, stale.v[i]);
 		strlist_add(refused, line);
 		free(line);
 	}

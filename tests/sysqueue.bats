@@ -263,3 +263,13 @@ entry_text() {
 	run -0 as_root "$POSTIE" -bp
 	assert_output 'Mail queue is empty'
 }
+
+@test "a temporary name no writer holds is removed, and one that is a directory refused, so that the path unit is not woken again and again" {
+	run -0 as_user www-data sh -c 'cd "$1" && : >t.0123 && touch -d "2 minutes ago" t.0123 &&
+		: >t.fresh && mkdir t.dir' _ "$MAILDROP"
+	run -0 as_root "$POSTIE" -q
+	assert_line "postie: system queue $MAILDROP/t.0123: removed, a writer's temporary file that no writer holds"
+	assert_line "postie: system queue entry t.dir: a directory; removed, not sent"
+	[ "$(ls "$WORLD/var/spool/postie/maildrop")" = t.fresh ]
+	[ "$(fixture_count)" -eq 0 ]
+}
