@@ -273,3 +273,23 @@ entry_text() {
 	[ "$(ls "$WORLD/var/spool/postie/maildrop")" = t.fresh ]
 	[ "$(fixture_count)" -eq 0 ]
 }
+
+@test "root's queue on a full disk: the run says so with the errno, exits non-zero, and the entry stays in the maildrop" {
+	system_conf "relay smtp://127.0.0.1:$SMTP_PORT" 'domain sys.example' 'syslog no' "queue $WORLD/full"
+	system_conf_root_only
+	run -0 as_user nobody "$WORLD/postie" b@example.org <"$WORLD/msg"
+	local name
+	name=$(ls "$WORLD/var/spool/postie/maildrop")
+	mkdir -m 755 "$WORLD/full"
+	run -74 in_system bash -c 'mount -t tmpfs -o size=256k,mode=0755 tmpfs "$1" &&
+		mkdir -m 700 "$1/tmp" "$1/q" "$1/failed" &&
+		{ dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null; true; } &&
+		exec env -i PATH=/usr/bin:/bin "$2" -q' _ "$WORLD/full" "$POSTIE"
+	assert_output --regexp "^postie: system queue entry $name: not picked up \\(queue $WORLD/full/tmp/[^ ]+\\.msg: No space left on device\\); it stays in ${MAILDROP//./\\.}\$"
+	[ "$(ls "$WORLD/var/spool/postie/maildrop")" = "$name" ]
+	[ "$(fixture_count)" -eq 0 ]
+	# with room again, the next run takes it, once
+	run -0 as_root "$POSTIE" -q
+	[ "$(fixture_count)" -eq 1 ]
+	[ -z "$(ls -A "$WORLD/var/spool/postie/maildrop")" ]
+}
