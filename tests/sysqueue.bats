@@ -293,3 +293,18 @@ entry_text() {
 	[ "$(fixture_count)" -eq 1 ]
 	[ -z "$(ls -A "$WORLD/var/spool/postie/maildrop")" ]
 }
+
+@test "a full maildrop: a user's send that cannot be kept exits 75 with the errno, and the caller keeps the message" {
+	relay_down
+	run -75 in_system bash -c 'mount -t tmpfs -o size=16k,mode=1733 tmpfs "$1" &&
+		{ dd if=/dev/zero of="$1/.fill" bs=4k 2>/dev/null; true; } &&
+		exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME=/nonexistent "$2" b@example.org' _ "$MAILDROP" "$WORLD/postie" <"$WORLD/msg"
+	assert_output "postie: $relay unavailable (refused the connection: 421 4.3.2 try later); not queued (system queue $MAILDROP: No space left on device): the message was not accepted"
+	system_conf_root_only
+	run -75 in_system bash -c 'mount -t tmpfs -o size=16k,mode=1733 tmpfs "$1" &&
+		{ dd if=/dev/zero of="$1/.fill" bs=4k 2>/dev/null; true; } &&
+		exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin \
+			HOME=/nonexistent "$2" b@example.org' _ "$MAILDROP" "$WORLD/postie" <"$WORLD/msg"
+	assert_output "postie: $SYSFILE: Permission denied; not handed to the system queue (system queue $MAILDROP: No space left on device): the message was not accepted"
+}
