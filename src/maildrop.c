@@ -314,7 +314,10 @@ int maildrop_put_commit(struct maildrop_put *p, const struct maildrop_entry *e, 
 	}
 	snprintf(tmp, sizeof tmp, TMP_PREFIX "%s", rnd);
 	/* names sort by time, so that pickup takes the oldest first */
-	snprintf(final, sizeof final, "%012llx.%s", (unsigned long long)time(NULL), rnd);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(final, sizeof final, "%012llx%08lx.%s", (unsigned long long)ts.tv_sec,
+		 (unsigned long)ts.tv_nsec, rnd);
 	/* a file with no name until it is whole: nothing half-written ever shows in the maildrop,
 	 * where a name would wake the path unit (DirectoryNotEmpty=) for nothing */
 	bool named = false;

@@ -65,11 +65,11 @@ relay_down() {
 }
 
 # The line of a send through the system file whose relay was down.
-queued_line='^postie: smtp://127\.0\.0\.1:[0-9]+ unavailable \(refused the connection: 421 4\.3\.2 try later\); queued as [0-9a-f]{12}\.[0-9a-f]{32}, delivered by .postie -q.$'
+queued_line='^postie: smtp://127\.0\.0\.1:[0-9]+ unavailable \(refused the connection: 421 4\.3\.2 try later\); queued as [0-9a-f]{20}\.[0-9a-f]{32}, delivered by .postie -q.$'
 
 # The line of a caller that cannot read the system file.
 handed_line() {
-	echo "^postie: $SYSFILE: Permission denied; handed to the system queue as [0-9a-f]{12}\\.[0-9a-f]{32}, delivered by root's 'postie -q'\$"
+	echo "^postie: $SYSFILE: Permission denied; handed to the system queue as [0-9a-f]{20}\\.[0-9a-f]{32}, delivered by root's 'postie -q'\$"
 }
 
 # hands_over_then_root_delivers USER SENDER [as_user args...]: the relay is down (or the file
