@@ -19,7 +19,6 @@
 #include "address.h"
 #include "aliases.h"
 #include "config.h"
-#include "lineio.h"
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
