@@ -20,7 +20,9 @@
 #include "aliases.h"
 #include "config.h"
 #include "log.h"
+#include "maildrop.h"
 #include "message.h"
+#include "pickup.h"
 #include "queue.h"
 #include "smtpd.h"
 #include "submit.h"
@@ -141,6 +143,8 @@ struct run {
 	time_t now;
 	struct aliases *aliases;	/* the account's aliases file, or NULL */
 	struct strlist local_domains;	/* what counts as this machine */
+	bool maildrop;			/* a user's message through the system configuration:
+					 * what cannot be sent now goes to the system queue */
 };
 
 /* The account's logfile for appending: the descriptor the configuration opened while it held
@@ -203,6 +207,10 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 			strlist_add(&r->local_domains, fqdn);
 	}
 	free(fqdn);
+	/* the system queue takes what a user sends through the system configuration; through a
+	 * file of their own, or with no system queue installed, their own queue does */
+	r->maildrop = geteuid() != 0 && !config_has_user_file(&r->cfg) &&
+		      maildrop_available(MAILDROP_DIR);
 	if (r->acct->aliases) {
 		/* read with a privilege (root; a group, should a caller ever still hold one), the
 		 * file must be root's all the way: not another user's to edit, nor the user's own to
@@ -368,6 +376,7 @@ struct tee {
 	long lifetime;		/* the account's queue-lifetime: an entry's expiry is fixed with it */
 	struct message *msg;
 	struct spool *spool;
+	struct maildrop_put *drop;	/* instead of spool, for the system queue */
 	bool spool_failed;
 	struct diag spool_error;
 	bool replay;		/* reading the spool back, for a further batch of recipients */
@@ -379,7 +388,8 @@ static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
 	struct tee *t = ctx;
 	if (t->replay) {
 		for (;;) {
-			ssize_t got = pread(spool_fd(t->spool), buf, n, (off_t)t->replay_off);
+			int fd = t->spool ? spool_fd(t->spool) : maildrop_put_fd(t->drop);
+			ssize_t got = pread(fd, buf, n, (off_t)t->replay_off);
 			if (got >= 0) {
 				t->replay_off += (unsigned long long)got;
 				return got;
@@ -391,6 +401,9 @@ static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
 	ssize_t got = message_read(t->msg, buf, n, d);
 	if (got > 0 && t->spool && !t->spool_failed &&
 	    spool_write(t->spool, buf, (size_t)got, &t->spool_error) != EX_OK)
+		t->spool_failed = true;
+	if (got > 0 && t->drop && !t->spool_failed &&
+	    maildrop_put_write(t->drop, buf, (size_t)got, &t->spool_error) != EX_OK)
 		t->spool_failed = true;	/* the send goes on; only a later queueing fails */
 	return got;
 }
@@ -413,9 +426,9 @@ static int tee_drain(struct tee *t, struct diag *d)
 static int tee_rewind(void *ctx, struct diag *d)
 {
 	struct tee *t = ctx;
-	if (!t->replay && t->spool && !t->spool_failed && tee_drain(t, d) != EX_OK)
+	if (!t->replay && (t->spool || t->drop) && !t->spool_failed && tee_drain(t, d) != EX_OK)
 		return d->code;
-	if (!t->spool || t->spool_failed)
+	if ((!t->spool && !t->drop) || t->spool_failed)
 		return diag_set(d, EX_TEMPFAIL, "the message cannot be read again: no spool file");
 	t->replay = true;
 	t->replay_off = 0;
@@ -425,7 +438,7 @@ static int tee_rewind(void *ctx, struct diag *d)
 /* Why the message could not be kept, or NULL when the spool is whole. */
 static const char *tee_problem(const struct tee *t, const struct run *r)
 {
-	if (!t->spool)
+	if (!t->spool && !t->drop)
 		return r->queue_error.msg[0] ? r->queue_error.msg : "no queue";
 	if (t->spool_failed)
 		return t->spool_error.msg;
@@ -445,11 +458,40 @@ static void fill_meta(struct queue_meta *m, const struct envelope *env, const ch
 
 static void report_queued(struct delivery_report *rep, const char *id);
 
+/* Hands the message to the system queue: what commit does for a user's message through the
+ * system configuration. Its envelope is the resolved one; pickup completes it again, trusting
+ * only the recipients, the message and the uid. No failed/ of the system queue takes it: a
+ * permanent failure is the caller's exit status. */
+static int commit_drop(struct tee *t, const struct envelope *env, char *const *rcpts, size_t n,
+		       bool failed, bool keep_spool, char **id_out, struct diag *d)
+{
+	if (failed)
+		return diag_set(d, EX_CANTCREAT, "the system queue keeps no failed message of a user");
+	struct maildrop_entry e = { .sender_given = true, .sender = env->sender, .ignore_dots = true,
+				    .created = time(NULL) };
+	for (size_t i = 0; i < n; i++)
+		strlist_add(&e.rcpts, rcpts[i]);
+	char name[64];
+	int rc = maildrop_put_commit(t->drop, &e, name, sizeof name, d);
+	strlist_free(&e.rcpts);
+	if (!keep_spool) {
+		maildrop_put_discard(t->drop);
+		t->drop = NULL;
+	}
+	if (rc == EX_OK && id_out)
+		*id_out = xstrdup(name);
+	if (rc == EX_OK)
+		report_queued(t->report, name);
+	return rc;
+}
+
 /* Commits the spool (or a copy of it, when keep_spool) with the given recipients. */
 static int commit(struct tee *t, const struct envelope *env, const char *relay, time_t now,
 		  char *const *rcpts, size_t n, long attempts, const char *last_error, bool failed,
 		  bool keep_spool, char **id_out, struct diag *d)
 {
+	if (t->drop)
+		return commit_drop(t, env, rcpts, n, failed, keep_spool, id_out, d);
 	struct queue_meta m;
 	fill_meta(&m, env, t->primary ? t->primary : relay, t->account, now);
 	for (size_t i = 0; i < n; i++)
@@ -675,8 +717,13 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 	const char *relay = t.primary;
 	int rc;
 	memset(rep, 0, sizeof *rep);
-	if (run_open_queue(r) == EX_OK && spool_create(r->queue, r->now, &t.spool, &r->queue_error) != EX_OK)
+	if (r->maildrop) {
+		if (maildrop_put_open(MAILDROP_DIR, &t.drop, &r->queue_error) != EX_OK)
+			t.drop = NULL;
+	} else if (run_open_queue(r) == EX_OK &&
+		   spool_create(r->queue, r->now, &t.spool, &r->queue_error) != EX_OK) {
 		t.spool = NULL;
+	}
 
 	if (queue_only) {
 		struct diag why = {0};
@@ -694,6 +741,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 			rc = EX_OK, record(id, env, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
 		free(id);
 		spool_discard(t.spool);
+		maildrop_put_discard(t.drop);
 		return rc;
 	}
 
@@ -725,6 +773,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 	}
 	submit_outcome_free(&out);
 	spool_discard(t.spool);
+	maildrop_put_discard(t.drop);
 	return rc;
 }
 
@@ -763,6 +812,45 @@ static struct message_opts message_opts_for(const struct run *r, const struct cl
 	};
 }
 
+/* A caller who cannot read the system configuration (not root; the setgid bit ignored under
+ * NoNewPrivileges=, or not installed) does not try to send: the message, its recipients and
+ * the options that shape it go to the system queue as they are, and root's pickup completes
+ * them with the configuration (pickup.h). A composed message needs that configuration now. */
+static int hand_over(const struct cli_opts *o, const struct diag *why, struct diag *d)
+{
+	struct maildrop_put *p = NULL;
+	char name[64];
+	int rc = config_drop_privileges(d);
+	if (rc == EX_OK && !o->extract && o->operands.n == 0)
+		rc = diag_set(d, EX_USAGE, "no recipients: give them as arguments, or -t");
+	if (rc == EX_OK)
+		rc = maildrop_put_open(MAILDROP_DIR, &p, d);
+	if (rc == EX_OK) {
+		catch_signals();
+		rc = maildrop_put_read(p, STDIN_FILENO, o->ignore_dots, &interrupted, d);
+	}
+	if (rc == EX_OK) {
+		struct maildrop_entry e = {
+			.created = time(NULL), .sender_given = o->sender_given, .sender = o->sender,
+			.full_name = o->full_name, .extract = o->extract, .ignore_dots = o->ignore_dots,
+			.rcpts = o->operands,
+		};
+		rc = maildrop_put_commit(p, &e, name, sizeof name, d);
+	}
+	maildrop_put_discard(p);
+	if (rc != EX_OK) {
+		char *what = xstrdup(d->msg);
+		rc = diag_set(d, rc == EX_USAGE || rc == EX_DATAERR ? rc : EX_TEMPFAIL,
+			      "%s; not handed to the system queue (%s): the message was not accepted",
+			      why->msg, what);
+		free(what);
+		return rc;
+	}
+	log_status("%s; handed to the system queue as %s, delivered by root's 'postie -q'",
+		   why->msg, name);
+	return EX_OK;
+}
+
 int app_send(const struct cli_opts *o, struct diag *d)
 {
 	struct run r;
@@ -770,6 +858,12 @@ int app_send(const struct cli_opts *o, struct diag *d)
 	struct submitter *sub = NULL;
 	bool curl_ready = false;
 	int rc = run_open(&r, o, d);
+	if (rc == EX_CONFIG && geteuid() != 0 && !o->compose && config_system_unreadable() &&
+	    maildrop_available(MAILDROP_DIR)) {
+		struct diag why = *d;
+		run_close(&r);
+		return hand_over(o, &why, d);
+	}
 	if (rc != EX_OK)
 		goto done;
 	catch_signals();
@@ -1206,6 +1300,34 @@ static int flush_queue(struct run *r, struct submitter *reuse, const struct run_
 	return rc;
 }
 
+/* Root's run takes the system queue's maildrop into its queue first (pickup.h), with the
+ * configuration it runs with. A refusal is always said; what was picked up with report. */
+static void pick_up_system_queue(struct run *r, bool report, struct diag *d)
+{
+	struct pickup_params p = {
+		.maildrop = MAILDROP_DIR,
+		.refused = MAILDROP_REFUSED_DIR,
+		.max_bytes = MAILDROP_MAX_BYTES,
+		.queue = r->queue,
+		.cfg = &r->cfg,
+		.domain = r->domain,
+		.aliases = r->aliases,
+		.local_domains = (const char *const *)r->local_domains.v,
+		.nlocal_domains = r->local_domains.n,
+		.now = r->now,
+	};
+	struct strlist picked = {0}, refused = {0};
+	pickup_run(&p, &picked, &refused, d);
+	for (size_t i = 0; i < refused.n; i++) {
+		log_status("%s", refused.v[i]);
+		log_record("id=- status=refused reply=%s", refused.v[i]);
+	}
+	for (size_t i = 0; report && i < picked.n; i++)
+		log_status("%s", picked.v[i]);
+	strlist_free(&picked);
+	strlist_free(&refused);
+}
+
 /* -q: sweep tmp/, then attempt the entries. Each step is one call, in this order. */
 int app_queue_run(const struct cli_opts *o, struct diag *d)
 {
@@ -1223,6 +1345,9 @@ int app_queue_run(const struct cli_opts *o, struct diag *d)
 		strlist_free(&swept);
 	}
 	/* entries handed over by other means join the queue here, before it is listed */
+	struct diag pickup_error = {0};
+	if (rc == EX_OK && geteuid() == 0)
+		pick_up_system_queue(&r, o->verbose || isatty(STDERR_FILENO), &pickup_error);
 	if (rc == EX_OK)
 		rc = submit_global_init(d);
 	if (rc == EX_OK) {
@@ -1236,6 +1361,11 @@ int app_queue_run(const struct cli_opts *o, struct diag *d)
 		rc = flush_queue(&r, NULL, &scope, d);
 		submit_global_cleanup();
 	}
+	/* root's own failure to take the system queue's mail is said, with its errno */
+	if (pickup_error.code && rc == EX_OK)
+		rc = diag_set(d, pickup_error.code, "%s", pickup_error.msg);
+	else if (pickup_error.code)
+		log_status("%s", pickup_error.msg);
 	run_close(&r);
 	return rc;
 }
@@ -1736,8 +1866,9 @@ int app_version(struct diag *d)
 	printf("postie %s\n%s\n"
 	       "system config: %s/postie.conf\n"
 	       "user config:   $XDG_CONFIG_HOME/postie/config (~/.config/postie/config)\n"
-	       "queue:         %s/spool/postie (root), $XDG_STATE_HOME/postie/queue (others)\n",
-	       PACKAGE_VERSION, lib.data, SYSCONFDIR, LOCALSTATEDIR);
+	       "queue:         %s/spool/postie (root), $XDG_STATE_HOME/postie/queue (others)\n"
+	       "system queue:  %s (maildrop %s)\n",
+	       PACKAGE_VERSION, lib.data, SYSCONFDIR, LOCALSTATEDIR, SYSTEM_QUEUE_DIR, MAILDROP_DIR);
 	buf_free(&lib);
 	return EX_OK;
 }

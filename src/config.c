@@ -1111,6 +1111,24 @@ int config_load_system(struct config *c, struct diag *d)
 	return EX_OK;
 }
 
+bool config_system_unreadable(void)
+{
+	int fd = open(SYSCONFDIR "/postie.conf", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == EACCES;
+}
+
+bool config_has_user_file(const struct config *c)
+{
+	for (size_t i = 0; i < c->files.n; i++)
+		if (strcmp(c->files.v[i], SYSCONFDIR "/postie.conf") != 0)
+			return true;
+	return false;
+}
+
 int config_drop_privileges(struct diag *d)
 {
 	gid_t rgid, egid, sgid;

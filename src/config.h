@@ -88,6 +88,14 @@ int config_load(struct config *c, const char *cli_path, struct diag *d);
  * password and is readable beyond its owner and the group postie). */
 int config_load_system(struct config *c, struct diag *d);
 
+/* True when the system file exists but this process, with whatever group it holds, may not
+ * read it (EACCES): a caller under NoNewPrivileges=, or without the setgid bit. */
+bool config_system_unreadable(void);
+
+/* True when c holds a file other than the system file: the user's own (-C, $POSTIE_CONFIG,
+ * ~/.config/postie/config). */
+bool config_has_user_file(const struct config *c);
+
 /* Gives up a setgid group for good: real, effective and saved group IDs all become the real
  * one. Does nothing when they already are. Errors: EX_OSERR when the kernel refuses or the
  * group could be regained. */

@@ -84,9 +84,10 @@ deb_contents() {
 	the_deb 'postie-mta_*_all.deb'
 }
 
-@test "the postie package holds the program, both manuals, the three completions and the queue timer" {
+@test "the postie package holds the program, both manuals, the three completions, the queue timer and its path unit" {
 	run deb_contents "$(the_deb 'postie_*.deb')"
-	assert_output "$(printf '%s\n' /lib/systemd/system/postie-queue.service \
+	assert_output "$(printf '%s\n' /lib/systemd/system/postie-queue.path \
+		/lib/systemd/system/postie-queue.service \
 		/lib/systemd/system/postie-queue.timer \
 		/usr/bin/postie \
 		/usr/share/bash-completion/completions/postie \
@@ -136,6 +137,35 @@ deb_contents() {
 		run systemd-analyze verify /lib/systemd/system/postie-queue.timer
 		assert_output ''
 	fi
+	# a user's handed-over message starts the run within seconds: the path unit watches the
+	# maildrop, which only submitters write to
+	[[ -L /etc/systemd/system/paths.target.wants/postie-queue.path ]] || fail "postie-queue.path is not enabled"
+	run grep -x 'DirectoryNotEmpty=/var/spool/postie/maildrop' /lib/systemd/system/postie-queue.path
+	assert_success
+	if command -v systemd-analyze >/dev/null; then
+		run systemd-analyze verify /lib/systemd/system/postie-queue.path
+		assert_output ''
+	fi
+	# the system queue, with its modes
+	run stat -c '%a %U %G %n' /var/spool/postie /var/spool/postie/maildrop /var/spool/postie/refused
+	assert_output "$(printf '%s\n' '755 root root /var/spool/postie' '1733 root root /var/spool/postie/maildrop' \
+		'700 root root /var/spool/postie/refused')"
+}
+
+@test "the installed postie: a user who cannot read /etc/postie.conf hands the message to the system queue, root's run delivers it" {
+	[[ -x /usr/bin/postie ]] || fail "postie is not installed (run the install test first)"
+	# the machine's own file, if any, comes back afterwards
+	[[ ! -e /etc/postie.conf ]] || as_root cp -a /etc/postie.conf "$BATS_TEST_TMPDIR/postie.conf.saved"
+	printf 'relay smtp://127.0.0.1:%s\ndomain sys.example\nsyslog no\n' "$SMTP_PORT" | as_root tee /etc/postie.conf >/dev/null
+	as_root chmod 600 /etc/postie.conf
+	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin HOME=/nonexistent \
+		bash -c 'printf "Subject: dropped\n\nx\n" | /usr/sbin/sendmail b@example.org'
+	assert_output --regexp "^postie: /etc/postie.conf: Permission denied; handed to the system queue as [0-9a-f.]+, delivered by root's 'postie -q'$"
+	run -0 as_root env -i PATH=/usr/bin:/bin /usr/bin/postie -q
+	run fixture_envelope
+	assert_line 'MAIL FROM:<nobody@sys.example>'
+	as_root rm -f /etc/postie.conf
+	[[ ! -e $BATS_TEST_TMPDIR/postie.conf.saved ]] || as_root cp -a "$BATS_TEST_TMPDIR/postie.conf.saved" /etc/postie.conf
 }
 
 @test "echo x | sendmail -t delivers through the installed postie to the fixture" {
@@ -161,7 +191,8 @@ deb_contents() {
 		/usr/share/man/man1/postie.1.gz /usr/share/bash-completion/completions/postie; do
 		[[ ! -e $path && ! -L $path ]] || fail "$path is still there"
 	done
-	for path in /lib/systemd/system/postie-queue.timer /etc/systemd/system/timers.target.wants/postie-queue.timer; do
+	for path in /lib/systemd/system/postie-queue.timer /etc/systemd/system/timers.target.wants/postie-queue.timer \
+		/lib/systemd/system/postie-queue.path /etc/systemd/system/paths.target.wants/postie-queue.path; do
 		[[ ! -e $path && ! -L $path ]] || fail "$path is still there"
 	done
 	run dpkg-statoverride --list /usr/bin/postie

@@ -180,3 +180,32 @@ plain_files() {
 	run stat -c '%a' "$BATS_TEST_TMPDIR/p/bin/postie"
 	assert_output 755
 }
+
+@test "make install by root creates the system queue: the spool 0755, the maildrop 1733, refused/ 0700, all root's" {
+	[[ $(id -u) -eq 0 ]] || { [[ ${CI:-} == true ]] && fail "CI must run as root"; skip "needs root"; }
+	local p=$BATS_TEST_TMPDIR/p
+	configure_build --prefix="$p"
+	run make -C "$BUILD" install
+	assert_success
+	assert_line " chown root:root $p/var/spool/postie $p/var/spool/postie/maildrop $p/var/spool/postie/refused"
+	assert_line " chmod 0755 $p/var/spool/postie; chmod 1733 $p/var/spool/postie/maildrop; chmod 0700 $p/var/spool/postie/refused"
+	run stat -c '%a %U %G %n' "$p/var/spool/postie" "$p/var/spool/postie/maildrop" "$p/var/spool/postie/refused"
+	assert_output "$(printf '%s\n' "755 root root $p/var/spool/postie" "1733 root root $p/var/spool/postie/maildrop" \
+		"700 root root $p/var/spool/postie/refused")"
+	run "$p/bin/postie" --version
+	assert_line "system queue:  $p/var/spool/postie (maildrop $p/var/spool/postie/maildrop)"
+	# make uninstall leaves the queue: it may hold mail
+	run make -C "$BUILD" uninstall
+	assert_success
+	[[ -d $p/var/spool/postie/maildrop ]]
+}
+
+@test "make install under DESTDIR sets the system queue's modes and leaves its owner to the package" {
+	configure_build --prefix=/usr --localstatedir=/var
+	run make -C "$BUILD" install DESTDIR="$BATS_TEST_TMPDIR/d"
+	assert_success
+	refute_line --partial 'chown'
+	run stat -c '%a' "$BATS_TEST_TMPDIR/d/var/spool/postie" "$BATS_TEST_TMPDIR/d/var/spool/postie/maildrop" \
+		"$BATS_TEST_TMPDIR/d/var/spool/postie/refused"
+	assert_output $'755\n1733\n700'
+}
