@@ -43,13 +43,37 @@ struct submit_params {
 					 * transactions on the same connection; 0 for no limit */
 };
 
-/* What became of each recipient, and of the message, in one transaction. */
+/* Where a transaction ended: the stage whose reply (or whose lack of one) stopped it. */
+enum submit_stage {
+	SUBMIT_NOT_SENT,	/* nothing was attempted: no handle (a secret could not be had) */
+	SUBMIT_CONNECT,		/* the connection could not be made (refused, unknown host, timeout) */
+	SUBMIT_GREETING,	/* the server's greeting */
+	SUBMIT_EHLO,
+	SUBMIT_TLS,		/* STARTTLS or the TLS handshake and certificate check */
+	SUBMIT_AUTH,
+	SUBMIT_MAIL,
+	SUBMIT_RCPT,		/* every RCPT TO of the transaction was refused */
+	SUBMIT_DATA,		/* the reply to DATA, or the bytes of the message being sent */
+	SUBMIT_AFTER_DOT,	/* the reply to the final dot: the server has the whole message */
+	SUBMIT_INPUT,		/* the message could not be read (the reader's own failure) */
+	SUBMIT_SESSION,		/* anything else of the dialogue */
+	SUBMIT_ACCEPTED		/* 250 after the final dot for at least one recipient */
+};
+
+/* What became of each recipient, and of the message, in one transaction. The typed fields
+ * (status, stage, reply_code, rcpt_code, dropped_after_dot, cancelled) are what a decision is
+ * made from (disposition.h); the texts are only for people. */
 struct submit_outcome {
+	int status;		/* what submitter_send returned (EX_OK, EX_TEMPFAIL, ...) */
+	enum submit_stage stage;	/* where it ended; SUBMIT_NOT_SENT when nothing was tried */
+	bool dropped_after_dot;	/* the connection was lost (or timed out) after the final dot,
+				 * before its reply: the relay may have the message */
 	size_t nrcpt;
 	int *rcpt_code;		/* the reply code to each RCPT TO, 0 when none came */
 	char **rcpt_reply;	/* the reply text to each refused RCPT TO, else NULL */
 	char reason[1024];	/* what failed, without the relay: "refused the message: 554 ..." */
-	int reply_code;		/* the server's refusal that ended the transaction, or 0 */
+	int reply_code;		/* the server's refusal that ended the transaction, or 0 when it
+				 * ended without a reply (lost connection, timeout, TLS, input) */
 	char reply_text[1024];	/* its text after the code ("5.7.1 no"), lines joined by " / " */
 	bool cancelled;		/* stopped through params.cancel */
 };
