@@ -1157,11 +1157,10 @@ static int flush_queue(struct run *r, struct submitter *reuse, const struct run_
 	struct queue_meta *list = NULL;
 	size_t n = 0;
 	struct strlist problems = {0}, removed = {0};
-	/* the envelopes of delivered entries whose removal a crash cut short */
+	/* what runs that died left: the envelope of a delivered entry, an update's temporary */
 	queue_sweep_removed(r->queue, &removed);
 	for (size_t i = 0; scope->report && i < removed.n; i++)
-		log_status("%s: removed, the envelope of a delivered entry (its run did not finish)",
-			   removed.v[i]);
+		log_status("%s: removed, left by a run that did not finish", removed.v[i]);
 	strlist_free(&removed);
 	int rc = queue_list(r->queue, false, &list, &n, &problems, d);
 	for (size_t i = 0; i < problems.n; i++)

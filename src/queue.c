@@ -712,6 +712,59 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed)
 	free(path);
 }
 
+/* Whether no run holds the message file of entry id in tmp/, q/ or failed/ (a missing file is
+ * held by nobody). The locks taken are kept in fds[3] (-1 for none) until the caller closes
+ * them, so that no run can start writing the entry's envelope meanwhile. */
+static bool entry_unlocked(const struct queue *q, const char *id, int fds[3])
+{
+	static const char *const subs[] = { "tmp", "q", "failed" };
+	bool free_ = true;
+	for (size_t i = 0; i < 3; i++) {
+		fds[i] = -1;
+		char *path = entry_path(q, subs[i], id, "msg");
+		int fd = free_ ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) : -1;
+		free(path);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			free_ = false;
+			continue;
+		}
+		fds[i] = fd;
+	}
+	return free_;
+}
+
+/* The temporary envelope files of tmp/ that a run killed while writing one left (write_meta
+ * writes tmp/<id>.env, then renames it): the run writing one holds its entry's lock, so one
+ * whose entry nobody holds is a leftover, removed at once. */
+static void sweep_tmp_envelopes(struct queue *q, struct strlist *removed)
+{
+	char *path = xasprintf("%s/tmp", q->dir);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".env") != 0)
+			continue;
+		char *id = xstrndup(e->d_name, len - 4);
+		int fds[3];
+		if (valid_id(id) && entry_unlocked(q, id, fds) && unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+			char *gone = xasprintf("%s/%s", path, e->d_name);
+			strlist_add(removed, gone);
+			free(gone);
+		}
+		for (size_t i = 0; valid_id(id) && i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		free(id);
+	}
+	if (dir)
+		closedir(dir);
+	free(path);
+}
+
 void queue_sweep_removed(struct queue *q, struct strlist *removed)
 {
 	char *path = xasprintf("%s/q", q->dir);
@@ -736,6 +789,7 @@ void queue_sweep_removed(struct queue *q, struct strlist *removed)
 	if (dir)
 		closedir(dir);
 	free(path);
+	sweep_tmp_envelopes(q, removed);
 }
 
 /* Locks entry id of sub (q/ or failed/); see queue_lock. *busy tells a lock held by another
