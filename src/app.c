@@ -1074,7 +1074,8 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	} else {
 		if (queue_remove(l, &why) != EX_OK) {
 			recorded = false;
-			diag_set(said, EX_TEMPFAIL, "queue entry %s: delivered, but %s", m->id, why.msg);
+			diag_set(said, EX_TEMPFAIL, "queue entry %s: delivered, but it cannot be removed "
+				 "(%s); the next run sends it again", m->id, why.msg);
 		}
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=sent", m->id, m->sender,
 			   m->rcpts.n, m->size, relay);

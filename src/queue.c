@@ -765,9 +765,10 @@ static void sweep_tmp_envelopes(struct queue *q, struct strlist *removed)
 	free(path);
 }
 
-void queue_sweep_removed(struct queue *q, struct strlist *removed)
+/* The lone envelope files of sub (see queue_sweep_removed). */
+static void sweep_lone_envelopes(struct queue *q, const char *sub, struct strlist *removed)
 {
-	char *path = xasprintf("%s/q", q->dir);
+	char *path = xasprintf("%s/%s", q->dir, sub);
 	DIR *dir = opendir(path);
 	struct dirent *e;
 	while (dir && (e = readdir(dir))) {
@@ -789,6 +790,12 @@ void queue_sweep_removed(struct queue *q, struct strlist *removed)
 	if (dir)
 		closedir(dir);
 	free(path);
+}
+
+void queue_sweep_removed(struct queue *q, struct strlist *removed)
+{
+	sweep_lone_envelopes(q, "q", removed);
+	sweep_lone_envelopes(q, "failed", removed);
 	sweep_tmp_envelopes(q, removed);
 }
 
@@ -909,8 +916,10 @@ int queue_remove(struct queue_lock *l, struct diag *d)
 	 * sent (a run locks the message file) and which the next run removes; the other order
 	 * would leave a message without an envelope, which looks like a commit cut short and
 	 * stays. A sweep of another run may remove the envelope meanwhile: ENOENT is fine. */
-	if (unlink(msg) < 0 || (unlink(env) < 0 && errno != ENOENT))
-		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+	if (unlink(msg) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", msg, strerror(errno));
+	else if (unlink(env) < 0 && errno != ENOENT)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", env, strerror(errno));
 	if (rc == EX_OK)
 		rc = fsync_dir(l->q, l->sub, d);
 	free(env);
@@ -929,7 +938,7 @@ static int move_entry(struct queue_lock *l, struct queue_meta *meta, const char 
 	char *msg = entry_path(l->q, l->sub, l->id, "msg");
 	int rc = EX_OK;
 	if (unlink(env) < 0)
-		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", env, strerror(errno));
 	if (rc == EX_OK)
 		rc = commit_files(l->q, msg, meta, sub, false, d);
 	if (rc == EX_OK)

@@ -92,8 +92,8 @@ void queue_list_free(struct queue_meta *list, size_t n);
 #define QUEUE_TMP_SECONDS (24 * 3600)
 void queue_sweep_tmp(struct queue *q, struct strlist *removed);
 
-/* Removes the envelope files of q/ whose message file is gone: what a removal cut short by a
- * crash leaves (queue_remove unlinks the message first). Only a removal makes one: a commit
+/* Removes the envelope files of q/ and failed/ whose message file is gone: what a removal cut
+ * short by a crash leaves (queue_remove unlinks the message first). Only a removal makes one: a commit
  * or a move writes the message file before the envelope file. No run can send such an entry
  * (there is no message to lock), so there is no wait: it goes at once. So do the temporary
  * envelope files of tmp/ whose entry no run holds (an update cut short). Adds each removed

@@ -238,6 +238,27 @@ $Q/tmp:"
 	[ "$(count_queued)" -eq 0 ]
 }
 
+@test "three concurrent postie -q against a relay that defers: each entry is attempted once among them" {
+	local i pids=()
+	for i in $(seq 1 20); do
+		mid "$i"
+		"$POSTIE" -odq a@example.org <"$BATS_TEST_TMPDIR/msg"
+	done
+	fixture_fault mail '451 4.3.0 later'
+	# no run finishes an attempt before the others have listed the queue: a run that
+	# starts after another's attempt is a later run, and attempts the entry again
+	fixture_fault delay greeting 0.5
+	fixture_fault delay mail 0.02
+	for i in 1 2 3; do
+		"$POSTIE" -q 3>&- &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	[ "$(count_queued)" -eq 20 ]
+	run bash -c "grep -h '^attempts ' '$Q'/q/*.env | sort | uniq -c"
+	assert_output '     20 attempts 1'
+}
+
 @test "an entry goes to the relay its account names at the time of the run, not the one it was queued for" {
 	POSTIE_RELAY=smtp://127.0.0.1:1 postie_config 'timeout 3'
 	mid 1
