@@ -498,7 +498,6 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		if (verdict[i] == DISP_DELIVERED)
 			continue;
-		int code = i < out->nrcpt ? out->rcpt_code[i] : 0;
 		const char *reply = i < out->nrcpt && out->rcpt_reply[i] ? out->rcpt_reply[i] : NULL;
 		char *line;
 		if (reply || accepted)
@@ -506,7 +505,6 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		else	/* accepted at RCPT, then the message as a whole failed */
 			line = xasprintf("%s unavailable for <%s> (%s)", relay, env->rcpt[i],
 					 out->reason[0] ? out->reason : "no reply");
-		(void)code;
 		log_status("%s", line);
 		if (verdict[i] == DISP_FAILED) {
 			strlist_add(&perm, env->rcpt[i]);
