@@ -19,6 +19,7 @@
 #include "address.h"
 #include "aliases.h"
 #include "config.h"
+#include "disposition.h"
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
@@ -40,8 +41,6 @@
 
 /* How long a send may go on delivering the queue over its connection afterwards. */
 #define FLUSH_AFTER_SEND_SECONDS 20
-#define BACKOFF_FIRST 60
-#define BACKOFF_MAX 3600
 
 /* Set by SIGTERM, SIGINT and SIGHUP: the transfer stops, a fully read message is queued. */
 static volatile sig_atomic_t interrupted;
@@ -252,14 +251,6 @@ static void run_close(struct run *r)
 	free(r->domain);
 	free(r->login);
 	free(r->queue_dir);
-}
-
-static long backoff(long attempts)
-{
-	long delay = BACKOFF_FIRST;
-	for (long i = 1; i < attempts && delay < BACKOFF_MAX; i++)
-		delay *= 2;
-	return delay < BACKOFF_MAX ? delay : BACKOFF_MAX;
 }
 
 /* True for a relay URL whose host is on this machine. */
@@ -497,7 +488,7 @@ static int commit(struct tee *t, const struct envelope *env, const char *relay, 
 	for (size_t i = 0; i < n; i++)
 		strlist_add(&m.rcpts, rcpts[i]);
 	m.attempts = attempts;
-	m.next_attempt = attempts ? now + backoff(attempts) : now;
+	m.next_attempt = attempts ? now + disposition_backoff(attempts) : now;
 	m.expires = now + t->lifetime;
 	m.last_error = last_error ? xstrdup(last_error) : NULL;
 	int rc;
@@ -545,34 +536,40 @@ static char *refusal_line(const char *relay, const char *rcpt, const struct subm
 	return xasprintf("%s %s <%s>: %s", relay, unsent ? "cannot take" : "refused", rcpt, reply);
 }
 
-/* After the transaction: the refused recipients of an accepted message. Temporary refusals
- * are queued for those recipients only; permanent ones are kept in failed/. The last line of
- * a failure goes to d, which the caller reports with the status; the others are printed. */
+/* After the transaction, when its recipients part ways (disposition.h: DISP_PER_RECIPIENT):
+ * those to retry are queued for themselves only; those failed are kept in failed/. The last
+ * line of a failure goes to d, which the caller reports with the status; the others are
+ * printed. */
 static int settle_recipients(struct run *r, struct tee *t, const struct envelope *env,
-			     const struct submit_outcome *out, const char *relay, bool any_accepted,
-			     struct diag *d)
+			     const struct submit_outcome *out, const enum disp_verdict *verdict,
+			     const struct disposition *disp, const char *relay, struct diag *d)
 {
 	struct strlist temp = {0}, perm = {0};
 	char *temp_reply = NULL, *perm_reply = NULL;
-	for (size_t i = 0; i < out->nrcpt; i++) {
-		int code = out->rcpt_code[i];
-		if (code >= 200 && code < 400)
+	bool accepted = out->status == EX_OK;
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		if (verdict[i] == DISP_DELIVERED)
 			continue;
-		char *line = refusal_line(relay, env->rcpt[i], out, i);
+		const char *reply = i < out->nrcpt && out->rcpt_reply[i] ? out->rcpt_reply[i] : NULL;
+		char *line;
+		if (reply || accepted)
+			line = refusal_line(relay, env->rcpt[i], out, i);
+		else	/* accepted at RCPT, then the message as a whole failed */
+			line = xasprintf("%s unavailable for <%s> (%s)", relay, env->rcpt[i],
+					 out->reason[0] ? out->reason : "no reply");
 		log_status("%s", line);
-		if (code >= 500) {
+		if (verdict[i] == DISP_FAILED) {
 			strlist_add(&perm, env->rcpt[i]);
 			if (!perm_reply)
 				perm_reply = xstrdup(line);
 		} else {
-			/* a 4xx, or no reply at all because the transaction broke off */
 			strlist_add(&temp, env->rcpt[i]);
 			if (!temp_reply)
 				temp_reply = xstrdup(line);
 		}
 		free(line);
 	}
-	int rc = perm.n ? EX_NOUSER : EX_OK;
+	int rc = disp->exit_status;
 	struct diag why = {0};
 	const char *problem = tee_problem(t, r);
 	if ((temp.n || perm.n) && !problem && tee_drain(t, &why) != EX_OK)
@@ -583,8 +580,8 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	char *temp_lost = NULL, *perm_kept = NULL;
 	if (temp.n) {
 		char *id = NULL;
-		if (!problem && commit(t, env, relay, r->now, temp.v, temp.n, 1, temp_reply, false,
-				       perm.n > 0, &id, &why) == EX_OK) {
+		if (!problem && commit(t, env, relay, r->now, temp.v, temp.n, disp->attempts, temp_reply,
+				       false, perm.n > 0, &id, &why) == EX_OK) {
 			log_status("queued as %s for %zu recipient%s, delivered by 'postie -q'",
 				id, temp.n, temp.n == 1 ? "" : "s");
 			record(id, env, temp.n, size, relay, "queued", temp_reply);
@@ -600,8 +597,8 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	}
 	if (perm.n) {
 		char *id = NULL;
-		if (!problem && commit(t, env, relay, r->now, perm.v, perm.n, 1, perm_reply, true,
-				       false, &id, &why) == EX_OK) {
+		if (!problem && commit(t, env, relay, r->now, perm.v, perm.n, disp->attempts, perm_reply,
+				       true, false, &id, &why) == EX_OK) {
 			perm_kept = xasprintf("saved as %s/failed/%s.msg", queue_path(r->queue), id);
 			record(id, env, perm.n, size, relay, "failed", perm_reply);
 		} else {
@@ -615,7 +612,6 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		diag_set(d, rc, "%s", temp_lost ? temp_lost : perm_kept);
 	free(temp_lost);
 	free(perm_kept);
-	(void)any_accepted;
 	strlist_free(&temp);
 	strlist_free(&perm);
 	free(temp_reply);
@@ -623,43 +619,24 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	return rc;
 }
 
-/* Whether the relay refused the message for good: a 5xx to the connection, MAIL, DATA or the
- * message, or a reply that is no SMTP code at all; or it cannot take it (a sender that needs
- * SMTPUTF8, which it does not offer: as Postfix, a 5.6.7 bounce). A 535 to AUTH is not: once
- * the account is fixed, the queue delivers it, as the user was told. */
-static bool refused_for_good(int status, const struct submit_outcome *out)
-{
-	if (out->refused_here)
-		return true;
-	return !out->cancelled && (status == EX_UNAVAILABLE || status == EX_PROTOCOL) &&
-	       strncmp(out->reason, "refused", 7) == 0;
-}
-
-/* The whole message failed: a 5xx from the server is permanent (failed/), anything else is
- * temporary (the queue), and an input that could not be read whole is kept nowhere. */
+/* The message failed, and what becomes of it is not a matter of its recipients (else
+ * settle_recipients): refused for good (failed/), or temporary (the queue), as disp says; an
+ * input that could not be read whole is kept nowhere. */
 static int settle_failure(struct run *r, struct tee *t, const struct envelope *env,
-			  const struct submit_outcome *out, const char *relay, int status,
-			  struct diag *d)
+			  const struct submit_outcome *out, const enum disp_verdict *verdict,
+			  const struct disposition *disp, const char *relay, struct diag *d)
 {
-	bool server_refused_all_rcpts = out->nrcpt > 0;
-	bool any_perm_rcpt = false;
-	for (size_t i = 0; i < out->nrcpt; i++) {
-		if (out->rcpt_code[i] < 400)
-			server_refused_all_rcpts = false;
-		if (out->rcpt_code[i] >= 500)
-			any_perm_rcpt = true;
-	}
-	if (status == EX_IOERR || (out->cancelled && !message_input_done(t->msg))) {
+	int status = out->status;
+	if (disp->scope == DISP_NOT_KEPT) {
 		if (out->cancelled)
 			return diag_set(d, EX_TEMPFAIL,
 					"interrupted before the whole message was read; nothing was queued");
 		return status;	/* a read error: the caller still has the message */
 	}
-	/* every RCPT refused: each recipient goes where its own reply says */
-	if (server_refused_all_rcpts && any_perm_rcpt)
-		return settle_recipients(r, t, env, out, relay, false, d);
+	if (disp->scope == DISP_PER_RECIPIENT)
+		return settle_recipients(r, t, env, out, verdict, disp, relay, d);
 
-	bool permanent = refused_for_good(status, out) || (!out->cancelled && status == EX_NOUSER);
+	bool permanent = disp->failed > 0;
 	struct diag why = {0};
 	const char *problem = tee_problem(t, r);
 	if (!problem && tee_drain(t, &why) != EX_OK)
@@ -675,22 +652,23 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 		rc = diag_set(d, status == EX_OK ? EX_TEMPFAIL : status,
 			      "%s %s (%s); not queued (%s): the message was not accepted", relay,
 			      permanent ? "refused it" : "unavailable", reason, problem);
-	} else if (commit(t, env, relay, r->now, env->rcpt, env->nrcpt, 1, last_error, permanent,
-			  false, &id, &why) != EX_OK) {
+	} else if (commit(t, env, relay, r->now, env->rcpt, env->nrcpt, disp->attempts, last_error,
+			  permanent, false, &id, &why) != EX_OK) {
 		rc = diag_set(d, permanent ? status : EX_TEMPFAIL,
 			      "%s %s (%s); not queued (%s): the message was not accepted", relay,
 			      permanent ? "refused it" : "unavailable", reason, why.msg);
 	} else if (permanent) {
 		record(id, env, env->nrcpt, size, relay, "failed", reason);
 		char *shown = xstrdup(d->msg);
-		rc = diag_set(d, status, "%s; saved as %s/failed/%s.msg", shown, queue_path(r->queue), id);
+		rc = diag_set(d, disp->exit_status, "%s; saved as %s/failed/%s.msg", shown,
+			      queue_path(r->queue), id);
 		free(shown);
-	} else if (status == EX_CONFIG || status == EX_NOPERM || status == EX_SOFTWARE ||
-		   status == EX_OSERR) {
+	} else if (disp->exit_status != EX_OK) {
 		/* kept for a later run, but the status tells the caller something needs fixing */
 		record(id, env, env->nrcpt, size, relay, "queued", reason);
 		char *shown = xstrdup(d->msg);
-		rc = diag_set(d, status, "%s; queued as %s, delivered by 'postie -q' once fixed", shown, id);
+		rc = diag_set(d, disp->exit_status, "%s; queued as %s, delivered by 'postie -q' once fixed",
+			      shown, id);
 		free(shown);
 	} else {
 		record(id, env, env->nrcpt, size, relay, "queued", reason);
@@ -701,6 +679,22 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	free(id);
 	free(last_error);
 	return rc;
+}
+
+/* The one rule (disposition.h) applied to a send's outcome; verdict has env->nrcpt slots. */
+static void decide_send(const struct run *r, const struct tee *t, const struct envelope *env,
+			const struct submit_outcome *out, enum disp_verdict *verdict,
+			struct disposition *disp)
+{
+	struct disposition_input in = {
+		.out = out,
+		.nrcpt = env->nrcpt,
+		.from_queue = false,
+		.input_whole = message_input_done(t->msg),
+		.attempts = 0,
+		.now = r->now,
+	};
+	disposition_decide(&in, verdict, disp);
 }
 
 /* Sends an opened message now (or, with queue_only, only queues it), with its bytes teed into a
@@ -745,11 +739,15 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 		return rc;
 	}
 
+	enum disp_verdict *verdict = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof *verdict);
+	struct disposition disp;
 	rc = *sub ? EX_OK : submitter_for(r, r->acct, sub, progress, d);
 	if (rc != EX_OK) {
 		/* no secret: keep the message for a later run rather than drop it */
 		snprintf(out.reason, sizeof out.reason, "%s", d->msg);
-		rc = settle_failure(r, &t, env, &out, relay, rc, d);
+		out.status = rc;
+		decide_send(r, &t, env, &out, verdict, &disp);
+		rc = settle_failure(r, &t, env, &out, verdict, &disp, relay, d);
 	} else {
 		if (progress)
 			clock_gettime(CLOCK_MONOTONIC, &progress->start);
@@ -759,18 +757,20 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 			end_progress(progress);
 		relay = submitter_url(*sub);
 		unsigned long long size = t.spool ? spool_size(t.spool) : 0;
+		decide_send(r, &t, env, &out, verdict, &disp);
 		if (rc == EX_OK) {
 			record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
 			rep->sent = true;
-			rc = settle_recipients(r, &t, env, &out, relay, true, d);
+			rc = settle_recipients(r, &t, env, &out, verdict, &disp, relay, d);
 		} else {
-			rc = settle_failure(r, &t, env, &out, relay, rc, d);
+			rc = settle_failure(r, &t, env, &out, verdict, &disp, relay, d);
 			if (!rep->queued_id[0]) {
 				rep->code = out.reply_code;
 				snprintf(rep->text, sizeof rep->text, "%s", out.reply_text);
 			}
 		}
 	}
+	free(verdict);
 	submit_outcome_free(&out);
 	spool_discard(t.spool);
 	maildrop_put_discard(t.drop);
@@ -1017,14 +1017,18 @@ static long long entry_expiry(const struct run *r, const struct queue_meta *m)
 							    : m->created + lifetime;
 }
 
-/* Delivers one locked entry through account a and updates, removes or fails it. Returns what
- * became of it: 's' sent, 'q' still queued (why in *said), 'f' failed (said on stderr). */
+/* Delivers one locked entry through account a and records the outcome: removed, updated, or
+ * moved to failed/, as disposition_decide says. Before a byte is sent the entry is claimed
+ * (queue_claim): its attempt is counted on disk first, so that a queue that cannot record the
+ * outcome is never sent from, and a run that dies in flight is seen by the next. Returns what
+ * became of it: 's' sent, 'q' still queued (why in *said), 'f' failed (said on stderr), 'x'
+ * not sent because its attempt cannot be recorded, 'e' attempted but its outcome not
+ * recorded (for both, why in *said: the run stops there). */
 static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l,
 			  const struct account *a, struct diag *said)
 {
 	const struct queue_meta *m = queue_lock_meta(l);
 	struct queue_meta next;
-	copy_meta(&next, m);
 	struct diag d = {0}, why = {0};
 	char result;
 
@@ -1032,6 +1036,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		if (addr_check_envelope(m->rcpts.v[i], &why) != EX_OK ||
 		    (*m->sender && addr_check_envelope(m->sender, &why) != EX_OK)) {
 			log_status("queue entry %s: %s; moved to failed/", m->id, why.msg);
+			copy_meta(&next, m);
 			free(next.last_error);
 			next.last_error = xasprintf("refused: %s", why.msg);
 			for (size_t k = 0; k < m->rcpts.n; k++)
@@ -1042,7 +1047,8 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		}
 	}
 	long long expiry = entry_expiry(r, m);
-	if (expiry <= r->now) {
+	if (disposition_expired(expiry, r->now)) {
+		copy_meta(&next, m);
 		free(next.last_error);
 		char lifetime[48];
 		long long kept = expiry - m->created;
@@ -1061,43 +1067,61 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		return 'f';
 	}
 
+	/* the claim: the attempt is on disk before a byte goes out, or nothing goes out */
+	long long claimed_before = m->claimed;
+	long attempts_before = m->attempts;
+	if (queue_claim(l, r->now, r->now + disposition_backoff(attempts_before + 1), &why) != EX_OK) {
+		diag_set(said, EX_TEMPFAIL, "queue entry %s not sent: its attempt cannot be recorded (%s)",
+			 m->id, why.msg);
+		return 'x';
+	}
+	if (claimed_before)
+		log_status("queue entry %s: a run that did not finish was sending it; sent again, so "
+			   "a recipient may get it twice", m->id);
+
 	struct submit_outcome out = {0};
 	struct submitter *sub = handle_for(h, r, a, &d);
-	int rc;
 	if (sub) {
 		struct fd_reader fr = { queue_lock_fd(l) };
-		rc = submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, rewind_fd, &fr,
-				    &out, &d);
+		submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, rewind_fd, &fr, &out, &d);
 	} else {
-		rc = d.code;
+		out.status = d.code;
 		snprintf(out.reason, sizeof out.reason, "%s", d.msg);
 	}
-	next.attempts = m->attempts + 1;
-	next.next_attempt = r->now + backoff(next.attempts);
+	/* the relay of the entry's account as configured now (man postie(1), THE QUEUE) */
+	const char *relay = sub ? submitter_url(sub) : m->relay;
+	enum disp_verdict *verdict = xcalloc(m->rcpts.n ? m->rcpts.n : 1, sizeof *verdict);
+	struct disposition disp;
+	struct disposition_input in = {
+		.out = &out, .nrcpt = m->rcpts.n, .from_queue = true, .input_whole = true,
+		.attempts = attempts_before, .now = r->now,
+	};
+	disposition_decide(&in, verdict, &disp);
+
+	copy_meta(&next, m);
+	next.attempts = disp.attempts;
+	next.next_attempt = disp.next_attempt;
+	if (sub) {
+		free(next.relay);
+		next.relay = xstrdup(submitter_primary_url(sub));
+	}
 	struct strlist perm = {0};
 	char *perm_reply = NULL;
-	/* a recipient the relay gave no reply for (no handle could be made) is retried */
 	for (size_t i = 0; i < m->rcpts.n; i++) {
-		int code = i < out.nrcpt ? out.rcpt_code[i] : 0;
-		if (rc == EX_OK && code >= 200 && code < 400)
-			continue;	/* delivered */
-		if (code >= 500) {
-			strlist_add(&perm, m->rcpts.v[i]);
-			if (!perm_reply)
-				perm_reply = refusal_line(m->relay, m->rcpts.v[i], &out, i);
-		} else {
+		if (verdict[i] == DISP_DELIVERED)
+			continue;
+		if (verdict[i] == DISP_RETRY) {
 			strlist_add(&next.rcpts, m->rcpts.v[i]);
+			continue;
 		}
+		strlist_add(&perm, m->rcpts.v[i]);
+		if (!perm_reply && !disp.whole_refused)
+			perm_reply = refusal_line(relay, m->rcpts.v[i], &out, i);
 	}
-	bool whole_permanent = refused_for_good(rc, &out);
-	if (whole_permanent) {
-		/* a 5xx to MAIL, DATA or the message: every remaining recipient fails */
-		for (size_t i = 0; i < next.rcpts.n; i++)
-			strlist_add(&perm, next.rcpts.v[i]);
-		strlist_free(&next.rcpts);
-		free(perm_reply);
-		perm_reply = xasprintf("%s %s", m->relay, out.reason);
-	}
+	if (disp.whole_refused)	/* a 5xx to MAIL, DATA or the message: every recipient fails */
+		perm_reply = xasprintf("%s %s", relay, out.reason);
+	bool recorded = true;
+	int rc;
 	if (perm.n) {
 		struct queue_meta failed;
 		copy_meta(&failed, m);
@@ -1113,36 +1137,54 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		log_status("queue entry %s: %s; %s", m->id, perm_reply,
 			rc == EX_OK ? "moved to failed/" : why.msg);
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=%s", m->id,
-			   m->sender, perm.n, m->size, m->relay, perm_reply);
+			   m->sender, perm.n, m->size, relay, perm_reply);
+		if (rc != EX_OK && next.rcpts.n) {
+			/* not in failed/: they stay queued rather than vanish */
+			for (size_t i = 0; i < perm.n; i++)
+				strlist_add(&next.rcpts, perm.v[i]);
+		} else if (rc != EX_OK) {
+			recorded = false;
+			diag_set(said, EX_TEMPFAIL, "queue entry %s: its outcome cannot be recorded (%s)",
+				 m->id, why.msg);
+		}
 		queue_meta_free(&failed);
 	}
 	if (next.rcpts.n) {
 		free(next.last_error);
-		next.last_error = xasprintf("%s %s", m->relay, out.reason[0] ? out.reason : d.msg);
-		for (size_t i = 0; i < out.nrcpt && rc == EX_OK; i++)
+		next.last_error = xasprintf("%s %s", relay, out.reason[0] ? out.reason : d.msg);
+		for (size_t i = 0; i < out.nrcpt && out.status == EX_OK; i++)
 			if (out.rcpt_code[i] >= 400 && out.rcpt_code[i] < 500 && out.rcpt_reply[i]) {
 				free(next.last_error);
-				next.last_error = xasprintf("%s refused <%s>: %s", m->relay,
+				next.last_error = xasprintf("%s refused <%s>: %s", relay,
 							    m->rcpts.v[i], out.rcpt_reply[i]);
 				break;
 			}
-		if (queue_update(l, &next, &why) != EX_OK)
-			log_status("queue entry %s: %s", m->id, why.msg);
-		diag_set(said, EX_TEMPFAIL, "%s", next.last_error);
+		if (queue_update(l, &next, &why) != EX_OK) {
+			recorded = false;
+			diag_set(said, EX_TEMPFAIL, "queue entry %s: %s%s; the next run sends it again",
+				 m->id, disp.delivered ? "delivered in part, but that cannot be recorded: "
+						       : "its outcome cannot be recorded: ", why.msg);
+		} else {
+			diag_set(said, EX_TEMPFAIL, "%s", next.last_error);
+		}
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
-			   m->sender, next.rcpts.n, m->size, m->relay, next.last_error);
-		result = 'q';
+			   m->sender, next.rcpts.n, m->size, relay, next.last_error);
+		result = recorded ? 'q' : 'e';
 	} else if (perm.n) {
-		result = 'f';
+		result = recorded ? 'f' : 'e';
 	} else {
-		if (queue_remove(l, &why) != EX_OK)
-			log_status("queue entry %s: %s", m->id, why.msg);
+		if (queue_remove(l, &why) != EX_OK) {
+			recorded = false;
+			diag_set(said, EX_TEMPFAIL, "queue entry %s: delivered, but it cannot be removed "
+				 "(%s); the next run sends it again", m->id, why.msg);
+		}
 		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=sent", m->id, m->sender,
-			   m->rcpts.n, m->size, m->relay);
-		result = 's';
+			   m->rcpts.n, m->size, relay);
+		result = recorded ? 's' : 'e';
 	}
 	strlist_free(&perm);
 	free(perm_reply);
+	free(verdict);
 	submit_outcome_free(&out);
 	queue_meta_free(&next);
 	return result;
@@ -1196,7 +1238,7 @@ static void keep_without_account(struct run *r, struct queue_lock *l, const stru
 	for (size_t i = 0; i < m->rcpts.n; i++)
 		strlist_add(&next.rcpts, m->rcpts.v[i]);
 	next.attempts = m->attempts + 1;
-	next.next_attempt = r->now + backoff(next.attempts);
+	next.next_attempt = r->now + disposition_backoff(next.attempts);
 	free(next.last_error);
 	next.last_error = xstrdup(why->msg);
 	if (queue_update(l, &next, &d) == EX_OK)
@@ -1216,7 +1258,12 @@ static int flush_queue(struct run *r, struct submitter *reuse, const struct run_
 {
 	struct queue_meta *list = NULL;
 	size_t n = 0;
-	struct strlist problems = {0};
+	struct strlist problems = {0}, removed = {0};
+	/* what runs that died left: the envelope of a delivered entry, an update's temporary */
+	queue_sweep_removed(r->queue, &removed);
+	for (size_t i = 0; scope->report && i < removed.n; i++)
+		log_status("%s: removed, left by a run that did not finish", removed.v[i]);
+	strlist_free(&removed);
 	int rc = queue_list(r->queue, false, &list, &n, &problems, d);
 	for (size_t i = 0; i < problems.n; i++)
 		log_status("%s: refused, not sent", problems.v[i]);
@@ -1252,10 +1299,13 @@ static int flush_queue(struct run *r, struct submitter *reuse, const struct run_
 			log_status("%s: refused, not sent", why.msg);
 			continue;
 		}
-		/* read again under the lock: a run may have attempted it since the listing */
+		/* read again under the lock: a run may have attempted it since the listing, and
+		 * then this run leaves it to the backoff (at most one attempt among the runs of
+		 * one moment, such as three concurrent postie -q) */
 		const struct queue_meta *m = queue_lock_meta(l);
-		bool expired = entry_expiry(r, m) <= r->now;
-		if (scope->due_only && m->next_attempt > r->now && !expired) {
+		bool expired = disposition_expired(entry_expiry(r, m), r->now);
+		if ((scope->due_only && m->next_attempt > r->now && !expired) ||
+		    m->attempts != list[i].attempts) {
 			queue_unlock(l);
 			continue;
 		}
@@ -1278,6 +1328,8 @@ static int flush_queue(struct run *r, struct submitter *reuse, const struct run_
 			log_status("queue entry %s: deferred: %s", id, said.msg);
 		free(id);
 		queue_unlock(l);
+		if (result == 'x' || result == 'e')	/* the queue cannot record: stop sending */
+			rc = diag_set(d, EX_TEMPFAIL, "%s", said.msg);
 	}
 	if (scope->report && rc == EX_OK && attempted == 0 && !interrupted) {
 		/* a person who asked for a run learns why nothing happened */

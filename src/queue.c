@@ -28,7 +28,7 @@ struct spool {
 	char *tmp_path;
 	int fd;
 	unsigned long long size;
-	bool write_failed;
+	int write_errno;	/* of the write that failed, or 0 */
 };
 
 struct queue_lock {
@@ -202,6 +202,8 @@ void queue_meta_format(const struct queue_meta *m, struct buf *out)
 	if (m->account)
 		put_line(out, "account", m->account);
 	buf_printf(out, "attempts %ld\n", m->attempts);
+	if (m->claimed)
+		buf_printf(out, "claimed %lld\n", m->claimed);
 	buf_printf(out, "next-attempt %lld\n", m->next_attempt);
 	if (m->expires)
 		buf_printf(out, "expires %lld\n", m->expires);
@@ -299,6 +301,8 @@ int queue_meta_parse(const char *text, size_t len, struct queue_meta *m, struct 
 			m->account = xstrdup(value);
 		} else if (strcmp(key, "attempts") == 0 && parse_number(value, &num)) {
 			m->attempts = (long)(num > 1000000 ? 1000000 : num);
+		} else if (strcmp(key, "claimed") == 0 && parse_number(value, &num)) {
+			m->claimed = num;
 		} else if (strcmp(key, "next-attempt") == 0 && parse_number(value, &num)) {
 			m->next_attempt = num;
 		} else if (strcmp(key, "expires") == 0 && parse_number(value, &num)) {
@@ -479,11 +483,11 @@ unsigned long long spool_size(const struct spool *s)
 
 int spool_write(struct spool *s, const void *p, size_t n, struct diag *d)
 {
-	if (s->write_failed)
-		return diag_set(d, EX_IOERR, "queue %s: an earlier write failed", s->tmp_path);
+	if (s->write_errno)
+		return diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(s->write_errno));
 	if (write_all(s->fd, p, n) < 0) {
-		s->write_failed = true;
-		return diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(errno));
+		s->write_errno = errno ? errno : EIO;
+		return diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(s->write_errno));
 	}
 	s->size += n;
 	return EX_OK;
@@ -510,8 +514,8 @@ static int commit_files(struct queue *q, const char *tmp_msg, struct queue_meta 
 int spool_commit(struct spool *s, struct queue_meta *meta, bool failed, struct diag *d)
 {
 	int rc = EX_OK;
-	if (s->write_failed)
-		rc = diag_set(d, EX_IOERR, "queue %s: a write failed", s->tmp_path);
+	if (s->write_errno)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(s->write_errno));
 	else if (fsync(s->fd) < 0)
 		rc = diag_set(d, EX_IOERR, "queue %s: %s", s->tmp_path, strerror(errno));
 	if (rc == EX_OK) {
@@ -708,6 +712,93 @@ void queue_sweep_tmp(struct queue *q, struct strlist *removed)
 	free(path);
 }
 
+/* Whether no run holds the message file of entry id in tmp/, q/ or failed/ (a missing file is
+ * held by nobody). The locks taken are kept in fds[3] (-1 for none) until the caller closes
+ * them, so that no run can start writing the entry's envelope meanwhile. */
+static bool entry_unlocked(const struct queue *q, const char *id, int fds[3])
+{
+	static const char *const subs[] = { "tmp", "q", "failed" };
+	bool free_ = true;
+	for (size_t i = 0; i < 3; i++) {
+		fds[i] = -1;
+		char *path = entry_path(q, subs[i], id, "msg");
+		int fd = free_ ? open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) : -1;
+		free(path);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			close(fd);
+			free_ = false;
+			continue;
+		}
+		fds[i] = fd;
+	}
+	return free_;
+}
+
+/* The temporary envelope files of tmp/ that a run killed while writing one left (write_meta
+ * writes tmp/<id>.env, then renames it): the run writing one holds its entry's lock, so one
+ * whose entry nobody holds is a leftover, removed at once. */
+static void sweep_tmp_envelopes(struct queue *q, struct strlist *removed)
+{
+	char *path = xasprintf("%s/tmp", q->dir);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".env") != 0)
+			continue;
+		char *id = xstrndup(e->d_name, len - 4);
+		int fds[3];
+		if (valid_id(id) && entry_unlocked(q, id, fds) && unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+			char *gone = xasprintf("%s/%s", path, e->d_name);
+			strlist_add(removed, gone);
+			free(gone);
+		}
+		for (size_t i = 0; valid_id(id) && i < 3; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		free(id);
+	}
+	if (dir)
+		closedir(dir);
+	free(path);
+}
+
+/* The lone envelope files of sub (see queue_sweep_removed). */
+static void sweep_lone_envelopes(struct queue *q, const char *sub, struct strlist *removed)
+{
+	char *path = xasprintf("%s/%s", q->dir, sub);
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	while (dir && (e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".env") != 0)
+			continue;
+		char *id = xstrndup(e->d_name, len - 4);
+		char *msg = xasprintf("%s.msg", id);
+		struct stat st;
+		if (valid_id(id) && fstatat(dirfd(dir), msg, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+		    errno == ENOENT && unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+			char *gone = xasprintf("%s/%s", path, e->d_name);
+			strlist_add(removed, gone);
+			free(gone);
+		}
+		free(msg);
+		free(id);
+	}
+	if (dir)
+		closedir(dir);
+	free(path);
+}
+
+void queue_sweep_removed(struct queue *q, struct strlist *removed)
+{
+	sweep_lone_envelopes(q, "q", removed);
+	sweep_lone_envelopes(q, "failed", removed);
+	sweep_tmp_envelopes(q, removed);
+}
+
 /* Locks entry id of sub (q/ or failed/); see queue_lock. *busy tells a lock held by another
  * run from an entry that is not there (both EX_TEMPFAIL). */
 static int lock_in(struct queue *q, const char *sub, const char *id, struct queue_lock **out,
@@ -726,6 +817,13 @@ static int lock_in(struct queue *q, const char *sub, const char *id, struct queu
 		*busy = true;
 		return diag_set(d, EX_TEMPFAIL, "queue entry %s: %s by another run", id,
 				strcmp(sub, "q") == 0 ? "being delivered" : "being changed");
+	}
+	/* the file opened may have been removed (or moved) by the run that held the lock until
+	 * now: what is locked must still be what the directory names */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_nlink != 1) {
+		close(fd);
+		return diag_set(d, EX_TEMPFAIL, "queue entry %s: gone", id);
 	}
 	struct queue_lock *l = xcalloc(1, sizeof *l);
 	l->q = q;
@@ -794,14 +892,34 @@ int queue_update(struct queue_lock *l, struct queue_meta *meta, struct diag *d)
 	return write_meta(l->q, l->sub, meta, d);
 }
 
+int queue_claim(struct queue_lock *l, long long now, long long next_attempt, struct diag *d)
+{
+	struct queue_meta m = l->meta;	/* shallow: only the numbers differ */
+	m.attempts = l->meta.attempts + 1;
+	m.claimed = now;
+	m.next_attempt = next_attempt;
+	int rc = write_meta(l->q, l->sub, &m, d);
+	if (rc != EX_OK)
+		return d->code = EX_TEMPFAIL;
+	l->meta.attempts = m.attempts;
+	l->meta.claimed = m.claimed;
+	l->meta.next_attempt = m.next_attempt;
+	return EX_OK;
+}
+
 int queue_remove(struct queue_lock *l, struct diag *d)
 {
 	char *env = entry_path(l->q, l->sub, l->id, "env");
 	char *msg = entry_path(l->q, l->sub, l->id, "msg");
 	int rc = EX_OK;
-	/* the envelope first: without it the entry no longer exists for other runs */
-	if (unlink(env) < 0 || unlink(msg) < 0)
-		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+	/* the message first: a crash then leaves an envelope without a message, which cannot be
+	 * sent (a run locks the message file) and which the next run removes; the other order
+	 * would leave a message without an envelope, which looks like a commit cut short and
+	 * stays. A sweep of another run may remove the envelope meanwhile: ENOENT is fine. */
+	if (unlink(msg) < 0)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", msg, strerror(errno));
+	else if (unlink(env) < 0 && errno != ENOENT)
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", env, strerror(errno));
 	if (rc == EX_OK)
 		rc = fsync_dir(l->q, l->sub, d);
 	free(env);
@@ -820,7 +938,7 @@ static int move_entry(struct queue_lock *l, struct queue_meta *meta, const char 
 	char *msg = entry_path(l->q, l->sub, l->id, "msg");
 	int rc = EX_OK;
 	if (unlink(env) < 0)
-		rc = diag_set(d, EX_IOERR, "queue entry %s: %s", l->id, strerror(errno));
+		rc = diag_set(d, EX_IOERR, "queue %s: %s", env, strerror(errno));
 	if (rc == EX_OK)
 		rc = commit_files(l->q, msg, meta, sub, false, d);
 	if (rc == EX_OK)

@@ -23,6 +23,9 @@ struct queue_meta {
 	long long expires;	/* when it is given up, fixed when it is written; 0: not stored
 				 * (an entry of an older postie) */
 	long attempts;
+	long long claimed;	/* when a run claimed it for an attempt whose outcome it has not
+				 * recorded yet; 0: none. Set and unlocked means that run died
+				 * with the attempt in flight */
 	char *last_error;	/* one line, or NULL */
 	unsigned long long size;	/* bytes of the message file */
 };
@@ -89,6 +92,14 @@ void queue_list_free(struct queue_meta *list, size_t n);
 #define QUEUE_TMP_SECONDS (24 * 3600)
 void queue_sweep_tmp(struct queue *q, struct strlist *removed);
 
+/* Removes the envelope files of q/ and failed/ whose message file is gone: what a removal cut
+ * short by a crash leaves (queue_remove unlinks the message first). Only a removal makes one: a commit
+ * or a move writes the message file before the envelope file. No run can send such an entry
+ * (there is no message to lock), so there is no wait: it goes at once. So do the temporary
+ * envelope files of tmp/ whose entry no run holds (an update cut short). Adds each removed
+ * path to *removed. */
+void queue_sweep_removed(struct queue *q, struct strlist *removed);
+
 /* Locks entry id of q/ for delivery: opens its message file with O_NOFOLLOW, checks it is a
  * regular file with one link owned by the effective user, takes an exclusive non-blocking
  * flock on it, then reads and checks the envelope file the same way. Returns EX_OK with *out;
@@ -107,11 +118,23 @@ const struct queue_meta *queue_lock_meta(const struct queue_lock *l);
 /* The locked message's fd, positioned at its start (owned by the lock). */
 int queue_lock_fd(struct queue_lock *l);
 
-/* Rewrites the envelope file atomically (write, fsync, rename, fsync dir). */
+/* Rewrites the envelope file atomically (write, fsync, rename, fsync dir). meta->claimed is
+ * written as given: an update that records an attempt's outcome passes 0. */
 int queue_update(struct queue_lock *l, struct queue_meta *meta, struct diag *d);
 
+/* Claims the locked entry for one attempt, before a byte of it is sent: its envelope is
+ * rewritten with attempts + 1, claimed = now and next_attempt (the retry time should the
+ * attempt never be recorded), written, fsync'd, renamed and the directory fsync'd, as
+ * queue_update. This both survives a crash (the attempt is counted, the next run knows a run
+ * died with it in flight) and proves that the outcome can be recorded. The lock's meta is
+ * updated. Returns EX_OK, or EX_TEMPFAIL with d carrying the errno text ("queue
+ * /q/tmp/X.env: No space left on device"): the entry must then not be sent. */
+int queue_claim(struct queue_lock *l, long long now, long long next_attempt, struct diag *d);
+
 /* The entry is delivered, or deleted: removes both files (from q/ or failed/, where it was
- * locked), the envelope file first so that no other run sees the entry any more. */
+ * locked), the message file first. A run killed in between leaves an envelope file without
+ * its message, which no run can send (there is nothing to lock) and which queue_list removes;
+ * never a message file without its envelope, which would look like a commit cut short. */
 int queue_remove(struct queue_lock *l, struct diag *d);
 
 /* Moves the entry to failed/ with meta as its envelope. */

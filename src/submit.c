@@ -410,6 +410,44 @@ static const char *stage_name(enum stage st)
 	}
 }
 
+/* The stage of the outcome (submit.h) that an internal stage stands for. */
+static enum submit_stage outcome_stage(enum stage st)
+{
+	switch (st) {
+	case STAGE_CONNECT:
+		return SUBMIT_CONNECT;
+	case STAGE_GREETING:
+		return SUBMIT_GREETING;
+	case STAGE_EHLO:
+		return SUBMIT_EHLO;
+	case STAGE_AUTH:
+		return SUBMIT_AUTH;
+	case STAGE_STARTTLS:
+		return SUBMIT_TLS;
+	case STAGE_MAIL:
+		return SUBMIT_MAIL;
+	case STAGE_RCPT:
+		return SUBMIT_RCPT;
+	case STAGE_DATA:
+		return SUBMIT_DATA;
+	case STAGE_EOD:
+		return SUBMIT_AFTER_DOT;
+	default:
+		return SUBMIT_SESSION;
+	}
+}
+
+/* Records where the transaction ended, for a failure that came with no reply code. */
+static void ended_without_reply(struct submitter *s, enum submit_stage st, bool after_dot)
+{
+	if (!s->outcome)
+		return;
+	s->outcome->stage = st;
+	s->outcome->dropped_after_dot = after_dot;
+	s->outcome->reply_code = 0;
+	s->outcome->reply_text[0] = '\0';
+}
+
 /* Sets the outcome's reason and d's message ("<url> <reason>" or "<url>: <reason>"). */
 static int fail(struct submitter *s, struct diag *d, int status, bool refusal, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -434,6 +472,9 @@ static int refused(struct submitter *s, struct diag *d)
 		const char *text = s->failed.data ? s->failed.data : "";
 		snprintf(s->outcome->reply_text, sizeof s->outcome->reply_text, "%s",
 			 strlen(text) > 4 ? text + 4 : "");
+		s->outcome->stage = s->failed_stage == STAGE_CONNECT ? SUBMIT_GREETING
+								      : outcome_stage(s->failed_stage);
+		s->outcome->dropped_after_dot = false;
 	}
 	int status;
 	if (code >= 400 && code < 500)
@@ -456,6 +497,38 @@ static int refused(struct submitter *s, struct diag *d)
 static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 {
 	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+	enum submit_stage at = outcome_stage(s->stage);
+	bool after_dot = s->stage == STAGE_EOD;
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		ended_without_reply(s, SUBMIT_CONNECT, false);
+		break;
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		ended_without_reply(s, SUBMIT_TLS, false);
+		break;
+	case CURLE_LOGIN_DENIED:
+		ended_without_reply(s, SUBMIT_AUTH, false);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+		ended_without_reply(s, outcome_stage(s->reply_stage), false);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		/* a timeout before the greeting is the connection's */
+		ended_without_reply(s, s->reply_code == 0 && s->stage == STAGE_GREETING ? SUBMIT_CONNECT : at,
+				    after_dot);
+		break;
+	default:
+		ended_without_reply(s, at, after_dot && rc != CURLE_ABORTED_BY_CALLBACK);
+		break;
+	}
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return fail(s, d, EX_NOHOST, false, "unknown host (%s)", why);
@@ -661,8 +734,11 @@ static int send_transaction(struct submitter *s, const char *sender, char *const
 		status = diag_set(d, s->read_diag.code ? s->read_diag.code : EX_IOERR, "%s",
 				  s->read_diag.msg);
 		snprintf(out->reason, sizeof out->reason, "%s", s->read_diag.msg);
-	} else if (out->cancelled && rc != CURLE_OK)
+		ended_without_reply(s, SUBMIT_INPUT, false);
+	} else if (out->cancelled && rc != CURLE_OK) {
+		ended_without_reply(s, outcome_stage(s->stage), false);
 		status = fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
+	}
 	else if (rc != CURLE_OK && s->failed_code)
 		status = refused(s, d);	/* a 5xx to EHLO that HELO then passed is no failure */
 	else if (rc != CURLE_OK)
@@ -741,8 +817,8 @@ static int check_utf8_envelope(struct submitter *s, const char *sender, char *co
 	}
 	if (sender_needs) {
 		memset(out->rcpt_unsent, 0, nrcpt * sizeof *out->rcpt_unsent);
-		out->refused_here = true;
 		out->reply_code = 553;	/* RFC 6531 3.5: "mailbox name not allowed" */
+		out->stage = SUBMIT_MAIL;
 		snprintf(out->reply_text, sizeof out->reply_text, "%s", NO_SMTPUTF8);
 		return fail(s, d, EX_UNAVAILABLE, true, "cannot take mail from <%s>: %s", sender,
 			    NO_SMTPUTF8);
@@ -757,8 +833,10 @@ static int check_utf8_envelope(struct submitter *s, const char *sender, char *co
 		out->rcpt_reply[i] = xstrdup(NO_SMTPUTF8);
 		last = rcpt[i];
 	}
-	if (*nsend == 0)
+	if (*nsend == 0) {
+		out->stage = SUBMIT_RCPT;
 		return fail(s, d, EX_NOUSER, true, "cannot take <%s>: %s", last, NO_SMTPUTF8);
+	}
 	return EX_OK;
 }
 
@@ -772,7 +850,7 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	out->rcpt_reply = xcalloc(nrcpt, sizeof *out->rcpt_reply);
 	out->rcpt_unsent = xcalloc(nrcpt, sizeof *out->rcpt_unsent);
 	if (!s->curl || !s->urls.n)
-		return diag_set(d, EX_SOFTWARE, "libcurl could not make a handle");
+		return out->status = diag_set(d, EX_SOFTWARE, "libcurl could not make a handle");
 	s->outcome = out;
 	s->read = read;
 	s->read_ctx = ctx;
@@ -781,7 +859,7 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	if (status != EX_OK) {
 		s->outcome = NULL;
 		free(idx);
-		return status;
+		return out->status = status;
 	}
 	size_t batch = s->max_rcpts && nsend > s->max_rcpts ? s->max_rcpts : nsend;
 	bool any_sent = false;
@@ -796,6 +874,9 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 			st = bd.code ? bd.code : EX_TEMPFAIL;
 			snprintf(out->reason, sizeof out->reason, "%s",
 				 bd.msg[0] ? bd.msg : "the message cannot be read again");
+			out->stage = SUBMIT_INPUT;
+			out->reply_code = 0;
+			out->dropped_after_dot = false;
 		} else {
 			st = send_transaction(s, sender, rcpt, idx + base, n, out, &bd);
 		}
@@ -825,10 +906,12 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 	s->rcpt_idx = NULL;	/* idx goes: no later perform may count replies into it */
 	s->rcpt_count = 0;
 	free(idx);
-	if (any_sent)
-		return EX_OK;
+	if (any_sent) {
+		out->stage = SUBMIT_ACCEPTED;
+		return out->status = EX_OK;
+	}
 	*d = last;
-	return status;
+	return out->status = status;
 }
 
 static size_t discard_cb(char *p, size_t size, size_t n, void *ud)

@@ -43,8 +43,31 @@ struct submit_params {
 					 * transactions on the same connection; 0 for no limit */
 };
 
-/* What became of each recipient, and of the message, in one transaction. */
+/* Where a transaction ended: the stage whose reply (or whose lack of one) stopped it. */
+enum submit_stage {
+	SUBMIT_NOT_SENT,	/* nothing was attempted: no handle (a secret could not be had) */
+	SUBMIT_CONNECT,		/* the connection could not be made (refused, unknown host, timeout) */
+	SUBMIT_GREETING,	/* the server's greeting */
+	SUBMIT_EHLO,
+	SUBMIT_TLS,		/* STARTTLS or the TLS handshake and certificate check */
+	SUBMIT_AUTH,
+	SUBMIT_MAIL,
+	SUBMIT_RCPT,		/* every RCPT TO of the transaction was refused */
+	SUBMIT_DATA,		/* the reply to DATA, or the bytes of the message being sent */
+	SUBMIT_AFTER_DOT,	/* the reply to the final dot: the server has the whole message */
+	SUBMIT_INPUT,		/* the message could not be read (the reader's own failure) */
+	SUBMIT_SESSION,		/* anything else of the dialogue */
+	SUBMIT_ACCEPTED		/* 250 after the final dot for at least one recipient */
+};
+
+/* What became of each recipient, and of the message, in one transaction. The typed fields
+ * (status, stage, reply_code, rcpt_code, dropped_after_dot, cancelled) are what a decision is
+ * made from (disposition.h); the texts are only for people. */
 struct submit_outcome {
+	int status;		/* what submitter_send returned (EX_OK, EX_TEMPFAIL, ...) */
+	enum submit_stage stage;	/* where it ended; SUBMIT_NOT_SENT when nothing was tried */
+	bool dropped_after_dot;	/* the connection was lost (or timed out) after the final dot,
+				 * before its reply: the relay may have the message */
 	size_t nrcpt;
 	int *rcpt_code;		/* the reply code to each RCPT TO, 0 when none came */
 	char **rcpt_reply;	/* the reply text to each refused RCPT TO, else NULL */
@@ -52,11 +75,10 @@ struct submit_outcome {
 				 * SMTPUTF8, which the relay does not offer): code 553 and a
 				 * "5.6.7 ..." reply of postie's own */
 	char reason[1024];	/* what failed, without the relay: "refused the message: 554 ..." */
-	int reply_code;		/* the server's refusal that ended the transaction, or 0 */
+	int reply_code;		/* the server's refusal that ended the transaction, or 0 when it
+				 * ended without a reply (lost connection, timeout, TLS, input) */
 	char reply_text[1024];	/* its text after the code ("5.7.1 no"), lines joined by " / " */
 	bool cancelled;		/* stopped through params.cancel */
-	bool refused_here;	/* postie refused the whole message for this relay, which was
-				 * sent nothing (a sender that needs SMTPUTF8): permanent */
 };
 
 void submit_outcome_free(struct submit_outcome *o);
@@ -82,8 +104,8 @@ void submitter_free(struct submitter *s);
  * submit_outcome_free) says what each RCPT TO was answered.
  * An address that needs SMTPUTF8 (addr_needs_smtputf8) goes out only when the relay offers it
  * (libcurl then adds SMTPUTF8 to MAIL FROM); otherwise such a recipient is refused without
- * being sent (rcpt_unsent), and such a sender refuses the whole message (refused_here,
- * EX_UNAVAILABLE). To know, a connection's first message with such an address sends a NOOP
+ * being sent (rcpt_unsent), and such a sender refuses the whole message (EX_UNAVAILABLE,
+ * stage SUBMIT_MAIL, reply_code 553: permanent). To know, a connection's first message with such an address sends a NOOP
  * first, to read the EHLO reply. When every recipient is refused that way: EX_NOUSER.
  * Returns EX_OK when the server accepted the message (250 after the final dot) for at least
  * one recipient; otherwise d

@@ -64,6 +64,39 @@ setup() {
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<carol@example.org>"
 }
 
+@test "a 550 to one RCPT then a 451 to DATA: that one is failed for good, the other queued, 67" {
+	fixture_fault rcpt '550 5.1.1 no such user' bob@example.org
+	fixture_fault data '451 4.3.0 later'
+	post 67 -f a@example.org carol@example.org bob@example.org
+	assert_line --index 0 "postie: $relay unavailable for <carol@example.org> (refused DATA: 451 4.3.0 later)"
+	assert_line --index 1 "postie: $relay refused <bob@example.org>: 550 5.1.1 no such user"
+	assert_line --index 2 --regexp "^postie: queued as [0-9a-f-]+ for 1 recipient, delivered by 'postie -q'$"
+	assert_line --index 3 --regexp "^postie: saved as $Q/failed/[0-9a-f-]+\.msg$"
+	[ "${#lines[@]}" -eq 4 ]
+	run cat "$Q"/q/*.env
+	assert_line 'rcpt <carol@example.org>'
+	refute_line 'rcpt <bob@example.org>'
+	run cat "$Q"/failed/*.env
+	assert_line 'rcpt <bob@example.org>'
+	refute_line 'rcpt <carol@example.org>'
+	[ "$(fixture_count)" -eq 0 ]
+}
+
+@test "a queue run meeting the same replies decides the same: the 550 recipient to failed/, the other queued" {
+	post 0 -odq -f a@example.org carol@example.org bob@example.org
+	fixture_fault rcpt '550 5.1.1 no such user' bob@example.org
+	fixture_fault data '451 4.3.0 later'
+	run -0 postie -q
+	assert_output --regexp "^postie: queue entry [0-9a-f-]+: $relay refused <bob@example.org>: 550 5.1.1 no such user; moved to failed/$"
+	run cat "$Q"/q/*.env
+	assert_line 'rcpt <carol@example.org>'
+	refute_line 'rcpt <bob@example.org>'
+	assert_line "last-error $relay refused DATA: 451 4.3.0 later"
+	run cat "$Q"/failed/*.env
+	assert_line 'rcpt <bob@example.org>'
+	refute_line 'rcpt <carol@example.org>'
+}
+
 @test "a 452 to the only RCPT is temporary: queued" {
 	fixture_fault rcpt '452 4.2.2 mailbox full' bob@example.org
 	post 0 -f a@example.org bob@example.org
