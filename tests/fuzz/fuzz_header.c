@@ -247,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_written(h);
 	size_t count = header_count(h);
 	header_insert(h, 0, "Received", " by h;\n\tdate");
-	header_insert(h, count / 2, "X-Inserted", " middle");
+	header_insert(h, 1 + count / 2, "X-Inserted", " middle");
 	check(header_count(h) == count + 2 && header_find(h, "received", 0) == 0);
 	check(header_find(h, "x-inserted", 0) != HEADER_NONE);
 	check_written(h);
