@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -114,6 +115,93 @@ static char *login_name(void)
 	return xstrdup(env && *env ? env : "nobody");
 }
 
+/* Control characters become spaces, runs of white space one space, and the ends are
+ * trimmed (as Postfix's clean_ascii_cntrl_space does to the full name); NULL when nothing is
+ * left. Takes ownership of s. */
+static char *clean_name(char *s)
+{
+	size_t out = 0;
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool space = c < 0x20 || c == 0x7f || c == ' ';
+		if (space && (out == 0 || s[out - 1] == ' '))
+			continue;
+		s[out++] = space ? ' ' : (char)c;
+	}
+	while (out > 0 && s[out - 1] == ' ')
+		out--;
+	s[out] = '\0';
+	if (out == 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* The user's name for a generated From when -F gives none, found as Postfix's fullname() and
+ * sendmail find it: $NAME when it is set (set and empty: no name), else the GECOS field of
+ * the passwd entry up to its first ',' (or ';' or '%', where both stop too), with each '&'
+ * the login name, first letter capitalised. NULL for none. */
+static char *user_full_name(void)
+{
+	const char *env = getenv("NAME");
+	if (env)
+		return clean_name(xstrdup(env));
+	struct passwd *pw = getpwuid(getuid());
+	if (!pw || !pw->pw_gecos)
+		return NULL;
+	struct buf name = {0};
+	buf_puts(&name, "");
+	for (const char *c = pw->pw_gecos; *c && !strchr(",;%", *c); c++) {
+		if (*c != '&') {
+			buf_putc(&name, *c);
+		} else if (pw->pw_name && *pw->pw_name) {
+			char first = pw->pw_name[0];
+			buf_putc(&name, first >= 'a' && first <= 'z' ? (char)(first - 'a' + 'A') : first);
+			buf_puts(&name, pw->pw_name + 1);
+		}
+	}
+	return clean_name(buf_steal(&name));
+}
+
+/* What names composed text that is not UTF-8: the charset of the locale (LC_CTYPE, which main
+ * took from the environment), where such text most likely comes from, unless that is UTF-8
+ * (the text is then not what it claims) or ASCII (which has no 8-bit characters): then
+ * unknown-8bit (RFC 1428). A name that is not a plain MIME token counts as unknown too. */
+static const char *legacy_charset(void)
+{
+	const char *set = nl_langinfo(CODESET);
+	if (!set || !*set || strlen(set) > 40)
+		return "unknown-8bit";
+	char squashed[48];
+	size_t n = 0;
+	for (const char *c = set; *c; c++) {
+		bool ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+			  (*c >= '0' && *c <= '9') || strchr("._:+-", *c);
+		if (!ok)
+			return "unknown-8bit";
+		if (*c != '-' && *c != '_')
+			squashed[n++] = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+	}
+	squashed[n] = '\0';
+	static const char *const not_legacy[] = { "UTF8", "ANSIX3.41968", "USASCII", "ASCII",
+						   "646", "ISO646US" };
+	for (size_t i = 0; i < sizeof not_legacy / sizeof *not_legacy; i++)
+		if (strcmp(squashed, not_legacy[i]) == 0)
+			return "unknown-8bit";
+	return set;
+}
+
+/* A host name fit for a Received field: letters, digits, '-' and '.', else "localhost". */
+static char *trace_host(const char *fqdn)
+{
+	bool ok = fqdn && *fqdn;
+	for (const char *c = fqdn; ok && *c; c++)
+		ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		     (*c >= '0' && *c <= '9') || *c == '-' || *c == '.';
+	return xstrdup(ok ? fqdn : "localhost");
+}
+
 static char *default_queue_dir(void)
 {
 	if (geteuid() == 0)
@@ -134,6 +222,9 @@ struct run {
 	const struct account *acct;	/* the settings in use, owned by cfg */
 	char *domain;
 	char *login;
+	char *full_name;		/* $NAME or GECOS, for a From -F does not name; or NULL */
+	char legacy_charset[48];	/* what names composed text that is not UTF-8 */
+	char *received_host;		/* the host a Received field names, or NULL for none */
 	char *queue_dir;
 	FILE *transcript;
 	FILE *logfile;
@@ -191,9 +282,15 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 	}
 	log_set_records(r->acct->syslog, r->logfile);
 	/* one resolver lookup at most: with no DNS it may take the resolver's whole timeout */
-	char *fqdn = !r->acct->domain || !r->acct->local_domains_set ? host_fqdn() : NULL;
+	char *fqdn = !r->acct->domain || !r->acct->local_domains_set || r->acct->received
+		     ? host_fqdn() : NULL;
 	r->domain = xstrdup(r->acct->domain ? r->acct->domain : fqdn);
 	r->login = login_name();
+	r->full_name = user_full_name();
+	/* copied: the next nl_langinfo call may overwrite its buffer */
+	snprintf(r->legacy_charset, sizeof r->legacy_charset, "%s", legacy_charset());
+	if (r->acct->received)
+		r->received_host = trace_host(fqdn);
 	r->queue_dir = r->acct->queue ? xstrdup(r->acct->queue) : default_queue_dir();
 	for (size_t i = 0; i < r->acct->nlocal_domains; i++)
 		strlist_add(&r->local_domains, r->acct->local_domains[i]);
@@ -250,6 +347,8 @@ static void run_close(struct run *r)
 	config_free(&r->cfg);
 	free(r->domain);
 	free(r->login);
+	free(r->full_name);
+	free(r->received_host);
 	free(r->queue_dir);
 }
 
@@ -792,7 +891,10 @@ static struct message_opts message_opts_for(const struct run *r, const struct cl
 		.ignore_dots = o->ignore_dots || (o->compose && !isatty(STDIN_FILENO)),
 		.compose = o->compose,
 		.subject = o->subject,
-		.full_name = o->full_name,
+		.full_name = o->full_name ? o->full_name : r->full_name,
+		.legacy_charset = r->legacy_charset,
+		.received_host = r->received_host,
+		.uid = (unsigned long)getuid(),
 		.sender_given = o->sender_given,
 		.sender = o->sender,
 		.default_from = r->acct->from,

@@ -34,6 +34,7 @@ struct composer {
 	unsigned long long stored, read_back;
 	struct mime_class cls;
 	enum mime_encoding enc;
+	const char *legacy_charset;	/* names text that is not UTF-8, or NULL */
 
 	struct attachment *att;
 	size_t natt, cur;
@@ -195,10 +196,11 @@ static int open_attachments(struct composer *c, const struct strlist *paths, str
 /* --- open ----------------------------------------------------------------------------- */
 
 int composer_open(struct composer **out, struct lineio *in, bool ignore_dots,
-		  const struct strlist *attachments, struct diag *d)
+		  const struct strlist *attachments, const char *legacy_charset, struct diag *d)
 {
 	struct composer *c = xcalloc(1, sizeof *c);
 	c->fd = -1;
+	c->legacy_charset = legacy_charset;
 	mime_class_init(&c->cls);
 	*out = NULL;
 	int rc = EX_OK;
@@ -222,7 +224,10 @@ int composer_open(struct composer **out, struct lineio *in, bool ignore_dots,
 
 static char *text_content_type(const struct composer *c)
 {
-	return xasprintf(" text/plain; charset=%s", mime_text_charset(&c->cls));
+	/* 8-bit text that is not UTF-8 is in the locale's charset if anything: labelled utf-8,
+	 * a reader would show replacement characters */
+	bool legacy = c->cls.has_8bit && !c->cls.utf8_valid && c->legacy_charset;
+	return xasprintf(" text/plain; charset=%s", legacy ? c->legacy_charset : mime_text_charset(&c->cls));
 }
 
 void composer_header_fields(struct composer *c, struct header *h)

@@ -21,12 +21,15 @@ struct composer;
 /* Opens every attachment first (a missing or unreadable file, or a directory: EX_NOINPUT
  * naming it, before any input is read), then reads the text body from in until its end (or a
  * lone "." line unless ignore_dots) into memory that spills to an unlinked file in $TMPDIR.
+ * Text that is not UTF-8 is labelled legacy_charset (the locale's, or "unknown-8bit"; NULL:
+ * utf-8 all the same); the string must outlive the composer.
  * Returns EX_OK with *out (free with composer_free), or EX_NOINPUT, EX_IOERR, EX_CANTCREAT with d. */
 int composer_open(struct composer **out, struct lineio *in, bool ignore_dots,
-		  const struct strlist *attachments, struct diag *d);
+		  const struct strlist *attachments, const char *legacy_charset, struct diag *d);
 
 /* Appends the MIME fields of the message to h: MIME-Version, and Content-Type and
- * Content-Transfer-Encoding of the text (charset utf-8 with 8-bit bytes, else us-ascii;
+ * Content-Transfer-Encoding of the text (charset utf-8 with 8-bit bytes that are UTF-8,
+ * legacy_charset with others, else us-ascii;
  * quoted-printable for a line over 998 octets or text that is not UTF-8, else 8bit or 7bit),
  * or multipart/mixed with its boundary when there are attachments. */
 void composer_header_fields(struct composer *c, struct header *h);

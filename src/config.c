@@ -44,7 +44,7 @@ enum key {
 	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_PASSWORD,
 	K_PASSWORD_COMMAND, K_NETRC, K_AUTH, K_OAUTH2, K_FROM, K_DOMAIN, K_ALIASES,
 	K_LOCAL_DOMAINS, K_REWRITE_HEADERS, K_TIMEOUT, K_QUEUE, K_QUEUE_LIFETIME, K_DELIVERY,
-	K_SYSLOG, K_LOGFILE, K_MAX_RECIPIENTS, K_COUNT
+	K_SYSLOG, K_LOGFILE, K_MAX_RECIPIENTS, K_RECEIVED, K_COUNT
 };
 
 static const char *const key_names[K_COUNT] = {
@@ -55,7 +55,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_DOMAIN] = "domain", [K_ALIASES] = "aliases", [K_LOCAL_DOMAINS] = "local-domains",
 	[K_REWRITE_HEADERS] = "rewrite-headers", [K_TIMEOUT] = "timeout", [K_QUEUE] = "queue",
 	[K_QUEUE_LIFETIME] = "queue-lifetime", [K_DELIVERY] = "delivery", [K_SYSLOG] = "syslog",
-	[K_LOGFILE] = "logfile", [K_MAX_RECIPIENTS] = "max-recipients",
+	[K_LOGFILE] = "logfile", [K_MAX_RECIPIENTS] = "max-recipients", [K_RECEIVED] = "received",
 };
 
 /* Where a key got its value: the file (a string owned by config.files), the line, which
@@ -602,6 +602,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 	case K_OAUTH2:
 	case K_REWRITE_HEADERS:
 	case K_SYSLOG:
+	case K_RECEIVED:
 		rc = yes_no(at, key, value, &l->num[k], d);
 		break;
 	case K_TLS_CA_FILE:
@@ -902,6 +903,7 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 		a->nlocal_domains = 1;
 	}
 	a->rewrite_headers = NUM(K_REWRITE_HEADERS, 1);
+	a->received = NUM(K_RECEIVED, 1);
 	a->timeout = NUM(K_TIMEOUT, CONFIG_DEFAULT_TIMEOUT);
 	a->max_recipients = NUM(K_MAX_RECIPIENTS, CONFIG_DEFAULT_MAX_RECIPIENTS);
 	a->queue = STR(K_QUEUE);

@@ -52,6 +52,7 @@ struct account {
 	size_t nlocal_domains;		/* only "localhost": the caller adds the host name and */
 	bool local_domains_set;		/* its FQDN */
 	bool rewrite_headers;		/* default true */
+	bool received;			/* prepend a Received field; default true */
 	long timeout;			/* seconds; default CONFIG_DEFAULT_TIMEOUT */
 	long max_recipients;		/* per SMTP transaction; default CONFIG_DEFAULT_MAX_RECIPIENTS */
 	const char *queue;		/* queue directory, or NULL for the compiled-in one */

@@ -5,15 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 /* Longest line we aim for (RFC 5322 2.1.1), and the stricter limit RFC 2047 2 sets on lines
  * that hold encoded-words, which also caps each encoded-word at 75 characters. */
 #define FOLD_COLUMNS 78
 #define ENCODED_LINE_COLUMNS 76
 #define ENCODED_WORD_MAX 75
-#define ENCODED_WORD_PREFIX "=?UTF-8?B?"
-#define ENCODED_WORD_SUFFIX "?="
-#define ENCODED_WORD_OVERHEAD (sizeof ENCODED_WORD_PREFIX - 1 + sizeof ENCODED_WORD_SUFFIX - 1)
+#define ENCODED_WORD_CHARSET "UTF-8"
+/* "=?" charset "?B?" ... "?=" */
+#define ENCODED_WORD_FRAME (sizeof "=?" "?B?" "?=" - 1)
 
 struct field {
 	char *name;		/* as written, without the obsolete white space before the colon */
@@ -188,6 +189,16 @@ void header_append(struct header *h, const char *name, const char *value)
 	add_field(h, name, strlen(name), "", 0, value, strlen(value));
 }
 
+void header_insert(struct header *h, size_t i, const char *name, const char *value)
+{
+	if (i > h->count)
+		i = h->count;
+	add_field(h, name, strlen(name), "", 0, value, strlen(value));
+	struct field added = h->fields[h->count - 1];
+	memmove(&h->fields[i + 1], &h->fields[i], (h->count - 1 - i) * sizeof *h->fields);
+	h->fields[i] = added;
+}
+
 void header_set_value(struct header *h, size_t i, const char *value)
 {
 	if (i >= h->count)
@@ -282,39 +293,73 @@ static void put_base64(struct buf *out, const unsigned char *p, size_t n)
 }
 
 /* How many bytes of text fit in one B encoded-word of at most room characters. */
-static size_t encoded_word_capacity(size_t room)
+static size_t encoded_word_capacity(size_t room, size_t overhead)
 {
-	if (room <= ENCODED_WORD_OVERHEAD)
+	if (room <= overhead)
 		return 0;
-	return (room - ENCODED_WORD_OVERHEAD) / 4 * 3;
+	return (room - overhead) / 4 * 3;
 }
 
-/* Writes all of text as B encoded-words joined by separator, cutting only between UTF-8
- * sequences. The first word gets at most first_room characters (the rest of the first line),
- * the others ENCODED_WORD_MAX; a word always takes at least one sequence, so a tiny first_room
- * gives a short overlong first line rather than an endless loop. */
-static void put_encoded_words(struct buf *out, const char *text, size_t first_room,
-			      const char *separator)
+/* Whether text is well-formed UTF-8 all through. */
+static bool is_utf8_text(const char *text)
 {
 	const unsigned char *p = (const unsigned char *)text;
-	size_t len = strlen(text), pos = 0;
-	size_t capacity = encoded_word_capacity(first_room);
+	size_t len = strlen(text);
+	for (size_t pos = 0; pos < len;) {
+		size_t seq = utf8_sequence_len(p + pos, len - pos);
+		if (seq == 1 && p[pos] >= 0x80)
+			return false;
+		pos += seq;
+	}
+	return true;
+}
+
+/* Length of the character at s: a UTF-8 sequence, or for text in another charset (the
+ * locale's, which is what names it) what mbrlen says; a byte either cannot place stands
+ * alone, so a word is never cut inside a character it can see. */
+static size_t char_len(const unsigned char *s, size_t avail, bool utf8)
+{
+	if (utf8 || s[0] < 0x80)
+		return utf8_sequence_len(s, avail);
+	mbstate_t state;
+	memset(&state, 0, sizeof state);
+	size_t n = mbrlen((const char *)s, avail, &state);
+	return n == 0 || n > avail ? 1 : n;
+}
+
+/* Writes all of text as B encoded-words in charset joined by separator, cutting only between
+ * characters. The first word gets at most first_room characters (the rest of the first line),
+ * the others ENCODED_WORD_MAX; a word always takes at least one character, so a tiny
+ * first_room gives a short overlong first line rather than an endless loop. */
+static void put_encoded_words(struct buf *out, const char *text, size_t first_room,
+			      const char *separator, const char *charset)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	bool utf8 = ascii_casecmp(charset, ENCODED_WORD_CHARSET) == 0;
+	size_t len = strlen(text), pos = 0, overhead = ENCODED_WORD_FRAME + strlen(charset);
+	size_t capacity = encoded_word_capacity(first_room, overhead);
 	while (pos < len) {
 		size_t word_len = 0;
 		while (pos + word_len < len) {
-			size_t seq = utf8_sequence_len(p + pos + word_len, len - pos - word_len);
+			size_t seq = char_len(p + pos + word_len, len - pos - word_len, utf8);
 			if (word_len > 0 && word_len + seq > capacity)
 				break;
 			word_len += seq;
 		}
 		if (pos > 0)
 			buf_puts(out, separator);
-		buf_puts(out, ENCODED_WORD_PREFIX);
+		buf_printf(out, "=?%s?B?", charset);
 		put_base64(out, p + pos, word_len);
-		buf_puts(out, ENCODED_WORD_SUFFIX);
+		buf_puts(out, "?=");
 		pos += word_len;
-		capacity = encoded_word_capacity(ENCODED_WORD_MAX);
+		capacity = encoded_word_capacity(ENCODED_WORD_MAX, overhead);
 	}
+}
+
+/* The charset that names text in encoded-words: UTF-8 when it is UTF-8, else fallback. */
+static const char *text_charset(const char *text, const char *fallback)
+{
+	return fallback && *fallback && !is_utf8_text(text) ? fallback : ENCODED_WORD_CHARSET;
 }
 
 /* Text a reader could take for an encoded-word must be encoded itself (RFC 2047 5), or it
@@ -370,6 +415,12 @@ static void put_folded(struct buf *out, const char *value, size_t first_column)
 
 char *header_encode_unstructured(const char *name, const char *text)
 {
+	return header_encode_unstructured_charset(name, text, NULL);
+}
+
+char *header_encode_unstructured_charset(const char *name, const char *text,
+					 const char *fallback_charset)
+{
 	struct buf out = {0};
 	size_t first_column = strlen(name) + 1;	/* "Name:" */
 	if (is_plain_text(text)) {
@@ -383,11 +434,16 @@ char *header_encode_unstructured(const char *name, const char *text)
 	size_t first_room = used < ENCODED_LINE_COLUMNS ? ENCODED_LINE_COLUMNS - used : 0;
 	if (first_room > ENCODED_WORD_MAX)
 		first_room = ENCODED_WORD_MAX;
-	put_encoded_words(&out, text, first_room, "\n ");
+	put_encoded_words(&out, text, first_room, "\n ", text_charset(text, fallback_charset));
 	return buf_steal(&out);
 }
 
 char *header_encode_phrase(const char *text)
+{
+	return header_encode_phrase_charset(text, NULL);
+}
+
+char *header_encode_phrase_charset(const char *text, const char *fallback_charset)
 {
 	if (!*text)
 		return xstrdup("");
@@ -414,7 +470,7 @@ char *header_encode_phrase(const char *text)
 		}
 		buf_putc(&out, '"');
 	} else {
-		put_encoded_words(&out, text, ENCODED_WORD_MAX, " ");
+		put_encoded_words(&out, text, ENCODED_WORD_MAX, " ", text_charset(text, fallback_charset));
 	}
 	return buf_steal(&out);
 }

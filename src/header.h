@@ -54,6 +54,10 @@ size_t header_remove_all(struct header *h, const char *name);
  * LF that is not followed by white space (callers check user values first). */
 void header_append(struct header *h, const char *name, const char *value);
 
+/* Inserts a field before field i (at the end when i is header_count or more); same rules for
+ * value as header_append. Indices from i on move up by one. */
+void header_insert(struct header *h, size_t i, const char *name, const char *value);
+
 /* Replaces the value of field i (same rules as header_append), keeping its name and position. */
 void header_set_value(struct header *h, size_t i, const char *value);
 
@@ -71,10 +75,19 @@ size_t header_bytes(const struct header *h);
  * folded line. Returns a new value starting with a space (caller frees), for header_append. */
 char *header_encode_unstructured(const char *name, const char *text);
 
+/* The same for text that may not be UTF-8: text that is not well-formed UTF-8 is labelled
+ * fallback_charset instead (the locale's charset, or "unknown-8bit"; NULL: UTF-8 anyway), its
+ * words cut between the characters mbrlen finds in the current locale. */
+char *header_encode_unstructured_charset(const char *name, const char *text,
+					 const char *fallback_charset);
+
 /* Encodes text as an RFC 5322 phrase (a display name): as is when it is all atext and spaces,
  * a quoted string (with \" and \\) when it is other printable ASCII, encoded-words when it has
  * 8-bit bytes. Returns a new string (caller frees); never empty for non-empty text. */
 char *header_encode_phrase(const char *text);
+
+/* The same, with fallback_charset as for header_encode_unstructured_charset. */
+char *header_encode_phrase_charset(const char *text, const char *fallback_charset);
 
 /* Formats t as an RFC 5322 date-time in the local zone ("Sat, 28 Nov 2026 17:48:10 +0100"),
  * with English day and month names whatever the locale. Returns a new string (caller frees). */

@@ -159,7 +159,8 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 			return rc;
 		}
 		if (formatted) {
-			char *name = mb.name && *mb.name ? header_encode_phrase(mb.name) : NULL;
+			char *name = mb.name && *mb.name ?
+				     header_encode_phrase_charset(mb.name, m->opts->legacy_charset) : NULL;
 			char *item = name ? xasprintf("%s <%s>", name, addr) : xstrdup(addr);
 			/* fold before an address that would pass the column limit */
 			const char *last_nl = strrchr(formatted->data ? formatted->data : "", '\n');
@@ -200,21 +201,31 @@ static bool is_resent(const char *name)
 	return ascii_ncasecmp(name, "Resent-", 7) == 0;
 }
 
-/* -t: To, Cc and Bcc, or those of the first Resent- block when there is one (RFC 5322 3.6.6:
- * the newest block is the first). */
-static int add_header_rcpts(struct message *m, struct diag *d)
+/* The first Resent- block (RFC 5322 3.6.6: the newest block is the first): the run of
+ * Resent- fields that starts at the first one. Returns false when the header has none. */
+static bool first_resent_block(const struct header *h, size_t *first, size_t *last)
 {
-	struct header *h = m->header;
-	size_t n = header_count(h), first = HEADER_NONE, last = 0;
+	size_t n = header_count(h);
+	*first = HEADER_NONE;
+	*last = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (is_resent(header_name(h, i))) {
-			if (first == HEADER_NONE)
-				first = i;
-			last = i;
-		} else if (first != HEADER_NONE) {
+			if (*first == HEADER_NONE)
+				*first = i;
+			*last = i;
+		} else if (*first != HEADER_NONE) {
 			break;
 		}
 	}
+	return *first != HEADER_NONE;
+}
+
+/* -t: To, Cc and Bcc, or those of the first Resent- block when there is one. */
+static int add_header_rcpts(struct message *m, struct diag *d)
+{
+	struct header *h = m->header;
+	size_t n = header_count(h), first, last;
+	first_resent_block(h, &first, &last);
 	static const char *const plain[] = { "To", "Cc", "Bcc" };
 	static const char *const resent[] = { "Resent-To", "Resent-Cc", "Resent-Bcc" };
 	const char *const *names = first == HEADER_NONE ? plain : resent;
@@ -290,42 +301,118 @@ char *message_make_id(const char *domain)
 			 (unsigned long long)rnd, domain);
 }
 
-static void append_from(struct header *h, const struct message_opts *o, const char *sender)
+/* The value of a generated From or Resent-From: " Jane Doe <jane@example.org>" with the
+ * user's name (quoted or encoded as a phrase needs), else " jane@example.org". */
+static char *sender_field_value(const struct message_opts *o, const char *sender)
 {
 	char *fallback = NULL;
 	if (*sender == '\0')
 		sender = fallback = xasprintf("%s@%s", o->login, o->domain);
 	char *value;
 	if (o->full_name && *o->full_name) {
-		char *phrase = header_encode_phrase(o->full_name);
+		char *phrase = header_encode_phrase_charset(o->full_name, o->legacy_charset);
 		value = xasprintf(" %s <%s>", phrase, sender);
 		free(phrase);
 	} else {
 		value = xasprintf(" %s", sender);
 	}
+	free(fallback);
+	return value;
+}
+
+static void append_from(struct header *h, const struct message_opts *o, const char *sender)
+{
+	char *value = sender_field_value(o, sender);
 	header_append(h, "From", value);
 	free(value);
-	free(fallback);
+}
+
+static char *date_value(void)
+{
+	char *date = header_format_date(time(NULL));
+	char *value = xasprintf(" %s", date);
+	free(date);
+	return value;
+}
+
+static char *message_id_value(const char *domain)
+{
+	char *id = message_make_id(domain);
+	char *value = xasprintf(" %s", id);
+	free(id);
+	return value;
 }
 
 static void append_date_and_id(struct header *h, const char *domain, bool only_missing,
 			       bool want_date, bool want_id)
 {
 	if (want_date && (!only_missing || header_find(h, "Date", 0) == HEADER_NONE)) {
-		char *date = header_format_date(time(NULL));
-		char *value = xasprintf(" %s", date);
+		char *value = date_value();
 		header_append(h, "Date", value);
 		free(value);
-		free(date);
 	}
 	if (want_id && (!only_missing || header_find(h, "Message-ID", 0) == HEADER_NONE)) {
-		char *id = message_make_id(domain);
-		char *value = xasprintf(" %s", id);
+		char *value = message_id_value(domain);
 		header_append(h, "Message-ID", value);
 		free(value);
-		free(id);
 	}
 }
+
+/* Whether field name is within fields first..last. */
+static bool block_has(const struct header *h, size_t first, size_t last, const char *name)
+{
+	size_t i = header_find(h, name, first);
+	return i != HEADER_NONE && i <= last;
+}
+
+/* Completes the first Resent- block with what RFC 5322 3.6.6 asks of every block and it lacks:
+ * Resent-Date and Resent-From (required), Resent-Message-ID (recommended), put at the block's
+ * end so that the block stays together. Returns false when there is no Resent- block. */
+static bool complete_resent_block(struct message *m, const struct message_opts *o)
+{
+	struct header *h = m->header;
+	size_t first, last;
+	if (!first_resent_block(h, &first, &last))
+		return false;
+	size_t at = last + 1;
+	if (!block_has(h, first, last, "Resent-Date")) {
+		char *value = date_value();
+		header_insert(h, at++, "Resent-Date", value);
+		free(value);
+	}
+	if (!block_has(h, first, last, "Resent-From")) {
+		char *value = sender_field_value(o, m->env.sender);
+		header_insert(h, at++, "Resent-From", value);
+		free(value);
+	}
+	if (!block_has(h, first, last, "Resent-Message-ID")) {
+		char *value = message_id_value(o->domain);
+		header_insert(h, at++, "Resent-Message-ID", value);
+		free(value);
+	}
+	return true;
+}
+
+/* Prepends the trace field of a local submission, as Postfix's pickup does: the host and the
+ * submitting uid, which the message may be traced back to when it comes from the queue of a
+ * machine with many users (RFC 5321 4.4; the uid, not the login, as Postfix does). */
+static void prepend_received(struct header *h, const struct message_opts *o)
+{
+	if (!o->received_host)
+		return;
+	char *date = header_format_date(time(NULL));
+	char *value = xasprintf(" by %s (postie, from userid %lu);\n\t%s", o->received_host,
+				o->uid, date);
+	header_insert(h, 0, "Received", value);
+	free(value);
+	free(date);
+}
+
+/* Fields a submission never passes on (Postfix's message_drop_headers default): Bcc and
+ * Resent-Bcc name hidden recipients; Return-Path is the final delivery's to add (RFC 5321
+ * 4.4: an originating system SHOULD NOT send one); a Content-Length would be stale as soon as
+ * anything on the way changes the body, and some mbox readers believe it. */
+static const char *const dropped_fields[] = { "Bcc", "Resent-Bcc", "Return-Path", "Content-Length" };
 
 static int read_error(struct diag *d, int err)
 {
@@ -405,7 +492,8 @@ static int compose_header(struct message *m, const struct message_opts *o, struc
 	if (rc == EX_OK)
 		rc = add_rcpt_strlist(m, o->bcc, NULL, d);
 	if (rc == EX_OK)
-		rc = composer_open(&m->composer, m->in, o->ignore_dots, o->attach, d);
+		rc = composer_open(&m->composer, m->in, o->ignore_dots, o->attach,
+				   o->legacy_charset, d);
 	if (rc == EX_OK) {
 		m->input_done = true;
 		struct header *h = m->header;
@@ -422,7 +510,8 @@ static int compose_header(struct message *m, const struct message_opts *o, struc
 			free(value);
 		}
 		if (o->subject && *o->subject) {
-			char *value = header_encode_unstructured("Subject", o->subject);
+			char *value = header_encode_unstructured_charset("Subject", o->subject,
+									 o->legacy_charset);
 			header_append(h, "Subject", value);
 			free(value);
 		}
@@ -637,14 +726,18 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 			rc = add_header_rcpts(m, d);
 		if (rc == EX_OK && o->rewrite_headers)
 			rewrite_header(m, o);
-		if (rc == EX_OK) {
-			header_remove_all(m->header, "Bcc");
-			header_remove_all(m->header, "Resent-Bcc");
+		/* a resent message keeps its original fields as they are (RFC 5322 3.6.6), even
+		 * without a Date: the time of this submission is not when it was written */
+		if (rc == EX_OK && !complete_resent_block(m, o)) {
 			if (header_find(m->header, "From", 0) == HEADER_NONE)
 				append_from(m->header, o, m->env.sender);
 			append_date_and_id(m->header, o->domain, true, true, true);
 		}
+		for (size_t i = 0; rc == EX_OK && i < sizeof dropped_fields / sizeof *dropped_fields; i++)
+			header_remove_all(m->header, dropped_fields[i]);
 	}
+	if (rc == EX_OK)
+		prepend_received(m->header, o);
 	if (rc == EX_OK && m->env.nrcpt == 0)
 		rc = diag_set(d, EX_USAGE, "no recipients: give them as arguments, or use -t");
 	if (rc != EX_OK) {

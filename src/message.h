@@ -21,7 +21,13 @@ struct message_opts {
 	bool ignore_dots;		/* -i: a lone "." line does not end the input */
 	bool compose;			/* stdin is the body only; the header is generated */
 	const char *subject;		/* -s, or NULL */
-	const char *full_name;		/* -F, or NULL */
+	const char *full_name;		/* the user's name for a generated From (-F, $NAME, GECOS),
+					 * or NULL or "" for none */
+	const char *legacy_charset;	/* what names composed text that is not UTF-8: the
+					 * locale's charset, or "unknown-8bit"; NULL: UTF-8 */
+	const char *received_host;	/* the host a prepended Received field names, or NULL
+					 * for no Received field */
+	unsigned long uid;		/* the submitting user, in that Received field */
 	bool sender_given;		/* -f/-r given ("" is then the null sender) */
 	const char *sender;		/* -f/-r */
 	const char *default_from;	/* config `from`, or NULL */

@@ -203,9 +203,9 @@ HIDDEN_RCPTS=("RCPT TO:<admin@example.org>" "RCPT TO:<audit-archive@hidden.examp
 
 @test "Resent-To: root and Resent-Cc: root@localhost are qualified, never expanded" {
 	hidden_alias
-	message 'Resent-From: r@example.org\nResent-To: root\nResent-Cc: root@localhost\nResent-Date: Fri, 27 Nov 2026 10:00:00 +0000\nFrom: a@example.org\nTo: b@example.org\nDate: Thu, 26 Nov 2026 10:00:00 +0000\nMessage-ID: <h@host>\n\nbody\n'
+	message 'Resent-From: r@example.org\nResent-To: root\nResent-Cc: root@localhost\nResent-Date: Fri, 27 Nov 2026 10:00:00 +0000\nResent-Message-ID: <r@host>\nFrom: a@example.org\nTo: b@example.org\nDate: Thu, 26 Nov 2026 10:00:00 +0000\nMessage-ID: <h@host>\n\nbody\n'
 	post 0 -t -f a@example.org
-	assert_data 'Resent-From: r@example.org\r\nResent-To: root@example.net\r\nResent-Cc: root@example.net\r\nResent-Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nFrom: a@example.org\r\nTo: b@example.org\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <h@host>\r\n\r\nbody\r\n'
+	assert_data 'Resent-From: r@example.org\r\nResent-To: root@example.net\r\nResent-Cc: root@example.net\r\nResent-Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nResent-Message-ID: <r@host>\r\nFrom: a@example.org\r\nTo: b@example.org\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <h@host>\r\n\r\nbody\r\n'
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "${HIDDEN_RCPTS[@]}"
 }
 

@@ -110,6 +110,6 @@ setup() {
 @test "queue inside an account section is refused with its file and line, and nothing is sent" {
 	postie_config 'account work' "queue $BATS_TEST_TMPDIR/work-queue"
 	post 78 --account work root
-	assert_output "postie: $POSTIE_CONFIG:6: queue is one directory for every account: set it outside account sections (account 'work')"
+	assert_output "postie: $POSTIE_CONFIG:7: queue is one directory for every account: set it outside account sections (account 'work')"
 	[ "$(fixture_count)" -eq 0 ]
 }

@@ -637,8 +637,9 @@ RCPT TO:<bob@example.org>'
 @test "postie_config points postie at the fixture and isolates HOME" {
 	postie_config 'timeout 5'
 	assert_equal "$POSTIE_CONFIG" "$BATS_TEST_TMPDIR/postie.conf"
-	assert_file_bytes "$POSTIE_CONFIG" "relay smtp://127.0.0.1:$SMTP_PORT\ndomain example.net\nqueue $BATS_TEST_TMPDIR/queue\nsyslog no\ntimeout 5\n"
+	assert_file_bytes "$POSTIE_CONFIG" "relay smtp://127.0.0.1:$SMTP_PORT\ndomain example.net\nqueue $BATS_TEST_TMPDIR/queue\nsyslog no\nreceived no\ntimeout 5\n"
 	assert_equal "$HOME" "$BATS_TEST_TMPDIR/home"
+	assert_equal "${NAME-unset}" ""
 	[[ -d $HOME && -d $XDG_CONFIG_HOME && -z $(ls -A "$HOME") ]]
 }
 

@@ -205,9 +205,11 @@ fixture_wire_file() {
 # --- postie's configuration ---------------------------------------------------------------
 
 # postie_config [LINE...]: $BATS_TEST_TMPDIR/postie.conf relaying to the fixture (override the
-# relay URL with $POSTIE_RELAY), with the queue in $BATS_TEST_TMPDIR/queue and no syslog,
+# relay URL with $POSTIE_RELAY), with the queue in $BATS_TEST_TMPDIR/queue, no syslog and no
+# Received field (a line `received yes` among LINE... turns it back on: the later line wins),
 # exported as POSTIE_CONFIG, with HOME, XDG_CONFIG_HOME and XDG_STATE_HOME pointing at empty
-# directories so that no user file leaks in.
+# directories so that no user file leaks in, and NAME set empty, so that a generated From has
+# no name whatever the GECOS field of the user running the tests says.
 postie_config() {
 	local conf=${BATS_TEST_TMPDIR:?}/postie.conf
 	mkdir -p "$BATS_TEST_TMPDIR/home" "$BATS_TEST_TMPDIR/xdg-config"
@@ -216,9 +218,10 @@ postie_config() {
 		printf 'domain example.net\n'
 		printf 'queue %s\n' "$BATS_TEST_TMPDIR/queue"
 		printf 'syslog no\n'
+		printf 'received no\n'
 		(($#)) && printf '%s\n' "$@"
 	} >"$conf"
-	export POSTIE_CONFIG=$conf
+	export POSTIE_CONFIG=$conf NAME=
 	export HOME=$BATS_TEST_TMPDIR/home XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/xdg-config
 	export XDG_STATE_HOME=$BATS_TEST_TMPDIR/xdg-state
 }

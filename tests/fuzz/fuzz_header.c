@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -89,19 +90,24 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* value is encoded-words joined by separator: each at most 75 characters, each valid UTF-8
- * when the text is, and together the text again. */
-static void check_encoded_words(const char *value, const char *separator, const char *text)
+/* value is encoded-words joined by separator: each at most 75 characters, in UTF-8 when the
+ * text is UTF-8 (then each word is valid UTF-8), else in fallback when there is one, and
+ * together the text again. */
+static void check_encoded_words(const char *value, const char *separator, const char *text,
+				const char *fallback)
 {
 	bool text_is_utf8 = valid_utf8((const unsigned char *)text, strlen(text));
+	char prefix[64];
+	snprintf(prefix, sizeof prefix, "=?%s?B?", text_is_utf8 || !fallback ? "UTF-8" : fallback);
+	size_t prefix_len = strlen(prefix);
 	struct buf decoded = {0};
 	const char *p = value;
 	while (*p) {
-		check(strncmp(p, "=?UTF-8?B?", 10) == 0);
-		const char *end = strstr(p + 10, "?=");
+		check(strncmp(p, prefix, prefix_len) == 0);
+		const char *end = strstr(p + prefix_len, "?=");
 		check(end && end + 2 - p <= 75);
 		size_t before = decoded.len;
-		base64_decode(p + 10, (size_t)(end - p - 10), &decoded);
+		base64_decode(p + prefix_len, (size_t)(end - p - prefix_len), &decoded);
 		check(decoded.len > before);
 		if (text_is_utf8)
 			check(valid_utf8((unsigned char *)decoded.data + before,
@@ -149,9 +155,10 @@ static bool is_plain(const char *text)
 	return strstr(text, "=?") == NULL;
 }
 
-static void check_unstructured(const char *name, const char *text)
+static void check_unstructured(const char *name, const char *text, const char *fallback)
 {
-	char *value = header_encode_unstructured(name, text);
+	char *value = fallback ? header_encode_unstructured_charset(name, text, fallback)
+			       : header_encode_unstructured(name, text);
 	check(value[0] == ' ');
 	if (is_plain(text)) {
 		struct buf flat = {0};
@@ -162,7 +169,7 @@ static void check_unstructured(const char *name, const char *text)
 		buf_free(&flat);
 		check_lines(name, value, 78);
 	} else {
-		check_encoded_words(value + 1, "\n ", text);
+		check_encoded_words(value + 1, "\n ", text, fallback);
 		if (strlen(name) < 40)
 			check_lines(name, value, 76);
 	}
@@ -173,12 +180,12 @@ static void check_unstructured(const char *name, const char *text)
 	free(value);
 }
 
-static void check_phrase(const char *text)
+static void check_phrase(const char *text, const char *fallback)
 {
-	char *phrase = header_encode_phrase(text);
+	char *phrase = fallback ? header_encode_phrase_charset(text, fallback) : header_encode_phrase(text);
 	check(!*text == !*phrase);
 	if (phrase[0] == '=' && phrase[1] == '?') {
-		check_encoded_words(phrase, " ", text);
+		check_encoded_words(phrase, " ", text, fallback);
 	} else if (phrase[0] == '"') {
 		struct buf unquoted = {0};
 		const char *p = phrase + 1;
@@ -238,13 +245,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	header_append(h, "X-Fuzz", " appended");
 	check(header_find(h, "x-fuzz", 0) != HEADER_NONE);
 	check_written(h);
+	size_t count = header_count(h);
+	header_insert(h, 0, "Received", " by h;\n\tdate");
+	header_insert(h, 1 + count / 2, "X-Inserted", " middle");
+	check(header_count(h) == count + 2 && header_find(h, "received", 0) == 0);
+	check(header_find(h, "x-inserted", 0) != HEADER_NONE);
+	check_written(h);
 	header_free(h);
 
 	char *copy = xstrndup(text, size);	/* stops at the first NUL, as a C caller's would */
-	check_unstructured("Subject", copy);
+	check_unstructured("Subject", copy, NULL);
 	if (first_name)
-		check_unstructured(first_name, copy);
-	check_phrase(copy);
+		check_unstructured(first_name, copy, NULL);
+	check_phrase(copy, NULL);
+	/* text that is not UTF-8, named by a fallback charset: single-byte ones and unknown-8bit */
+	check_unstructured("Subject", copy, "ISO-8859-1");
+	check_phrase(copy, "unknown-8bit");
 	free(copy);
 	free(first_name);
 

@@ -105,6 +105,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.headers = &none,
 		.cancel = &never_cancelled,
 		.rewrite_headers = true,
+		/* the generated fields: a name that needs quoting, a Received field, and a
+		 * charset for composed text that is not UTF-8 */
+		.full_name = "Fuzz, Tester",
+		.legacy_charset = "ISO-8859-1",
+		.received_host = "host.example",
+		.uid = 1000,
 	};
 	/* chunk sizes that split CRLF pairs and header lines differently each time */
 	run(fd, &o, 1 + size % 13);

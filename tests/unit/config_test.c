@@ -64,6 +64,7 @@ static const char *field(const struct account *a, const char *name)
 	if (strcmp(name, "oauth2") == 0) return yn(a->oauth2);
 	if (strcmp(name, "rewrite-headers") == 0) return yn(a->rewrite_headers);
 	if (strcmp(name, "syslog") == 0) return yn(a->syslog);
+	if (strcmp(name, "received") == 0) return yn(a->received);
 	if (strcmp(name, "delivery") == 0) return a->delivery == DELIVERY_NOW ? "now" : "queue";
 	if (strcmp(name, "timeout") == 0 || strcmp(name, "queue-lifetime") == 0) {
 		snprintf(out, sizeof out, "%ld", name[0] == 't' ? a->timeout : a->queue_lifetime);
@@ -100,6 +101,7 @@ static const struct {
 	{ "", NULL, "delivery", "now" },
 	{ "", NULL, "syslog", "yes" },
 	{ "", NULL, "rewrite-headers", "yes" },
+	{ "", NULL, "received", "yes" },
 	{ "", NULL, "oauth2", "no" },
 	{ "", NULL, "local-domains", "localhost (default)" },
 	{ "", NULL, "auth", "(null)" },
@@ -144,6 +146,7 @@ static const struct {
 	{ "local-domains a.example, b.example  c", NULL, "local-domains", "a.example,b.example,c" },
 	{ "local-domains localhost", NULL, "local-domains", "localhost" },
 	{ "rewrite-headers no", NULL, "rewrite-headers", "no" },
+	{ "received no", NULL, "received", "no" },
 	{ "timeout 30", NULL, "timeout", "30" },
 	{ "timeout 86400", NULL, "timeout", "86400" },
 	{ "queue /var/spool/postie", NULL, "queue", "/var/spool/postie" },
@@ -234,6 +237,7 @@ static const struct {
 	{ "local-domains a, b_c\n", "file1.conf:1: local-domains: 'b_c' is not a domain name" },
 	{ "local-domains ,\n", "file1.conf:1: local-domains needs at least one domain" },
 	{ "rewrite-headers true\n", "file1.conf:1: rewrite-headers 'true' is not yes or no" },
+	{ "received off\n", "file1.conf:1: received 'off' is not yes or no" },
 	{ "timeout 0\n", "file1.conf:1: timeout '0' is not a number of seconds (1-86400)" },
 	{ "timeout 5s\n", "file1.conf:1: timeout '5s' is not a number of seconds (1-86400)" },
 	{ "timeout 86401\n", "file1.conf:1: timeout '86401' is not a number of seconds (1-86400)" },

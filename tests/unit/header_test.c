@@ -366,6 +366,79 @@ static void test_set_and_append(void)
 	ok(1, "header_free(NULL) is fine");
 }
 
+static void test_insert(void)
+{
+	static const char *const lines[] = {"Resent-To: a", "From: b", NULL};
+	struct header *h = header_from_lines(lines);
+	header_insert(h, 1, "Resent-Date", " d");
+	header_insert(h, 0, "Received", " by h;\n\tdate");
+	header_insert(h, 99, "X-Last", " z");
+	char *bytes = written(h);
+	is_str(bytes, "Received: by h;\r\n\tdate\r\nResent-To: a\r\nResent-Date: d\r\nFrom: b\r\n"
+	       "X-Last: z\r\n", "insert puts a field before index i, past the end at the end");
+	is_int(header_bytes(h), strlen(bytes), "header_bytes follows inserts");
+	is_int(header_find(h, "from", 0), 3, "later fields move up by one");
+	free(bytes);
+	header_free(h);
+}
+
+/* Text that is not UTF-8 is named by the fallback charset, UTF-8 text never is. */
+static void test_charset_fallback(void)
+{
+	static const struct {
+		const char *text, *fallback, *unstructured, *phrase;
+	} cases[] = {
+		{"caf\xe9", "ISO-8859-1", " =?ISO-8859-1?B?Y2Fm6Q==?=", "=?ISO-8859-1?B?Y2Fm6Q==?="},
+		{"caf\xe9", "unknown-8bit", " =?unknown-8bit?B?Y2Fm6Q==?=", "=?unknown-8bit?B?Y2Fm6Q==?="},
+		{"caf\xe9", NULL, " =?UTF-8?B?Y2Fm6Q==?=", "=?UTF-8?B?Y2Fm6Q==?="},
+		{"caf\xc3\xa9", "ISO-8859-1", " =?UTF-8?B?Y2Fmw6k=?=", "=?UTF-8?B?Y2Fmw6k=?="},
+		{"plain", "ISO-8859-1", " plain", "plain"},
+		{"a, b", "ISO-8859-1", " a, b", "\"a, b\""},
+		/* an overlong sequence and a lone continuation byte are not UTF-8 */
+		{"\xc0\xaf", "KOI8-R", " =?KOI8-R?B?wK8=?=", "=?KOI8-R?B?wK8=?="},
+		{"x\x80", "KOI8-R", " =?KOI8-R?B?eIA=?=", "=?KOI8-R?B?eIA=?="},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *got = header_encode_unstructured_charset("Subject", cases[i].text, cases[i].fallback);
+		is_str(got, cases[i].unstructured, "unstructured %zu with fallback %s", i,
+		       cases[i].fallback ? cases[i].fallback : "(none)");
+		free(got);
+		got = header_encode_phrase_charset(cases[i].text, cases[i].fallback);
+		is_str(got, cases[i].phrase, "phrase %zu with fallback %s", i,
+		       cases[i].fallback ? cases[i].fallback : "(none)");
+		free(got);
+	}
+	/* a long Latin-1 subject: words of at most 75 characters that decode back */
+	struct buf text = {0};
+	for (int i = 0; i < 30; i++)
+		buf_puts(&text, "cr\xe8" "me br\xfbl\xe9" "e ");
+	char *got = header_encode_unstructured_charset("Subject", text.data, "ISO-8859-1");
+	const char *p = got + 1;
+	bool words_ok = true, sizes_ok = true;
+	struct buf decoded = {0};
+	while (words_ok && *p) {
+		const char *end = strstr(p + 2, "?=");
+		words_ok = strncmp(p, "=?ISO-8859-1?B?", 15) == 0 && end;
+		if (!words_ok)
+			break;
+		end += 2;
+		sizes_ok = sizes_ok && end - p <= 75;
+		words_ok = base64_decode(p + 15, (size_t)(end - 2 - (p + 15)), &decoded);
+		p = end;
+		if (*p && strncmp(p, "\n ", 2) == 0)
+			p += 2;
+		else if (*p)
+			words_ok = false;
+	}
+	ok(words_ok, "long Latin-1 subject: ISO-8859-1 encoded-words, one a line");
+	ok(sizes_ok, "long Latin-1 subject: every encoded-word is at most 75 characters");
+	ok(longest_line("Subject", got) <= 76, "long Latin-1 subject: lines within 76 columns");
+	ok(decoded.data && strcmp(decoded.data, text.data) == 0, "long Latin-1 subject decodes back");
+	free(got);
+	buf_free(&decoded);
+	buf_free(&text);
+}
+
 /* --- encoders ------------------------------------------------------------------------------ */
 
 static void test_unstructured_ascii(void)
@@ -572,9 +645,11 @@ int main(void)
 	test_find();
 	test_remove();
 	test_set_and_append();
+	test_insert();
 	test_unstructured_ascii();
 	test_unstructured_encoded();
 	test_phrase();
+	test_charset_fallback();
 	test_format_date();
 	return done_testing();
 }
