@@ -58,10 +58,16 @@ void header_append(struct header *h, const char *name, const char *value);
 void header_set_value(struct header *h, size_t i, const char *value);
 
 /* Appends the header block to out: every field as "Name:value" with each "\n" written as
- * "\r\n", each field ended by "\r\n". The blank line that ends the header is not written. */
+ * "\r\n", each field ended by "\r\n". The blank line that ends the header is not written.
+ * No line passes 998 octets (RFC 5322 2.1.1): a longer one is folded before its last space or
+ * tab that fits and has a word before and after it (unfolding gives the same field back), the
+ * first line no earlier than after "Name:"; where there is none, CRLF SPACE goes in at 998, as
+ * Postfix's smtp_line_length_limit does, never inside a UTF-8 sequence. Lines within the limit
+ * are written byte for byte. */
 void header_write(const struct header *h, struct buf *out);
 
-/* Bytes the block holds so far (for the caller's size limit). */
+/* Bytes the block holds so far (for the caller's size limit): what header_write gives for it
+ * when no line is over 998 octets, a few bytes less (the added folds) when some are. */
 size_t header_bytes(const struct header *h);
 
 /* Encodes text (UTF-8, NUL-terminated) as the value of an unstructured field named name
