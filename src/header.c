@@ -130,6 +130,9 @@ enum header_line header_push_line(struct header *h, const char *line, size_t len
 	/* No name, or something other than white space before the colon ("From nobody ..."). */
 	if (name_len == 0 || colon == len || line[colon] != ':')
 		return HEADER_LINE_NOT;
+	/* A name that leaves no room on its line could never be written as one (RFC 5322 2.1.1). */
+	if (name_len + 1 > WIRE_LINE_MAX)
+		return HEADER_LINE_NOT;
 	add_field(h, line, name_len, line + name_len, colon - name_len, line + colon + 1,
 		  len - colon - 1);
 	return HEADER_LINE_FIELD;
@@ -247,7 +250,10 @@ void header_write(const struct header *h, struct buf *out)
 		const struct field *f = &h->fields[i];
 		buf_reset(&line);
 		buf_puts(&line, f->name);
-		buf_puts(&line, f->space_before_colon);
+		/* the obsolete white space before the colon means nothing: dropped if it would
+		 * push the colon past the line's end, where no fold could bring it back */
+		if (strlen(f->name) + strlen(f->space_before_colon) + 1 <= WIRE_LINE_MAX)
+			buf_puts(&line, f->space_before_colon);
 		buf_putc(&line, ':');
 		size_t min_cut = line.len;
 		const char *p = f->value.data, *end = p + f->value.len;

@@ -421,6 +421,28 @@ static void test_long_lines(void)
 	free(cont);
 	header_free(h);
 
+	/* a name that no line can hold is no field; white space before a colon that would push
+	 * it past the line's end is left out */
+	h = header_new();
+	char *name998 = xasprintf("%s: v", x3000 + 3000 - 998);
+	is_int(header_push_line(h, name998, strlen(name998)), HEADER_LINE_NOT,
+	       "a 998-character field name makes no field");
+	char *name997 = xasprintf("%s: v", x3000 + 3000 - 997);
+	is_int(header_push_line(h, name997, strlen(name997)), HEADER_LINE_FIELD,
+	       "a 997-character field name still does");
+	header_remove_at(h, 0);
+	char *spaced = xasprintf("X%s: v", x3000);
+	memset(spaced + 1, ' ', 3000);
+	is_int(header_push_line(h, spaced, strlen(spaced)), HEADER_LINE_FIELD,
+	       "3000 spaces before the colon are the obsolete syntax");
+	got = written(h);
+	is_str(got, "X: v\r\n", "and are left out when written, where they cannot fit");
+	free(got);
+	free(spaced);
+	free(name997);
+	free(name998);
+	header_free(h);
+
 	buf_free(&words);
 	free(x3000);
 	free(x997);
