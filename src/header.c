@@ -10,6 +10,7 @@
 /* Longest line we aim for (RFC 5322 2.1.1), and the stricter limit RFC 2047 2 sets on lines
  * that hold encoded-words, which also caps each encoded-word at 75 characters. */
 #define FOLD_COLUMNS 78
+#define WIRE_LINE_MAX 998
 #define ENCODED_LINE_COLUMNS 76
 #define ENCODED_WORD_MAX 75
 #define ENCODED_WORD_CHARSET "UTF-8"
@@ -130,6 +131,9 @@ enum header_line header_push_line(struct header *h, const char *line, size_t len
 	/* No name, or something other than white space before the colon ("From nobody ..."). */
 	if (name_len == 0 || colon == len || line[colon] != ':')
 		return HEADER_LINE_NOT;
+	/* A name that leaves no room on its line could never be written as one (RFC 5322 2.1.1). */
+	if (name_len + 1 > WIRE_LINE_MAX)
+		return HEADER_LINE_NOT;
 	add_field(h, line, name_len, line + name_len, colon - name_len, line + colon + 1,
 		  len - colon - 1);
 	return HEADER_LINE_FIELD;
@@ -209,26 +213,75 @@ void header_set_value(struct header *h, size_t i, const char *value)
 	field_update_wire_len(h, f);
 }
 
-void header_write(const struct header *h, struct buf *out)
+/* Writes one physical line of a field, p[0, len), folded where it would pass WIRE_LINE_MAX:
+ * before the last space or tab that fits, follows a word and has a word after it, which is a
+ * fold (RFC 5322 2.2.3: unfolding gives the field back); with no such place, as Postfix's
+ * smtp_line_length_limit does, CRLF SPACE at the limit (moved back so as not to split a UTF-8
+ * sequence). A fold may not come before p[min_cut]: the end of "Name:" on a first line. */
+static void put_wire_line(struct buf *out, const char *p, size_t len, size_t min_cut)
 {
-	for (size_t i = 0; i < h->count; i++) {
-		const struct field *f = &h->fields[i];
-		buf_puts(out, f->name);
-		buf_puts(out, f->space_before_colon);
-		buf_putc(out, ':');
-		const char *p = f->value.data, *end = p + f->value.len;
-		while (p < end) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl) {
-				buf_append(out, p, (size_t)(end - p));
+	size_t last_word = len;	/* index of the last byte that is not white space */
+	while (last_word > 0 && is_wsp((unsigned char)p[last_word - 1]))
+		last_word--;
+	size_t added = 0;	/* the space a hard break put before p on this line */
+	if (min_cut == 0)
+		min_cut = 1;
+	while (added + len > WIRE_LINE_MAX) {
+		size_t room = WIRE_LINE_MAX - added, cut = 0;
+		for (size_t k = room; k >= min_cut; k--) {
+			if (k + 1 < last_word && is_wsp((unsigned char)p[k]) &&
+			    !is_wsp((unsigned char)p[k - 1])) {
+				cut = k;
 				break;
 			}
-			buf_append(out, p, (size_t)(nl - p));
+		}
+		bool hard = cut == 0;
+		if (hard) {
+			cut = room;
+			for (int back = 0; back < 3 && cut > 1 && ((unsigned char)p[cut] & 0xC0) == 0x80; back++)
+				cut--;
+			if (((unsigned char)p[cut] & 0xC0) == 0x80)
+				cut = room;
+		}
+		buf_append(out, p, cut);
+		p += cut;
+		len -= cut;
+		last_word = last_word > cut ? last_word - cut : 0;
+		added = hard && !is_wsp((unsigned char)p[0]);
+		buf_append(out, added ? "\r\n " : "\r\n", added ? 3 : 2);
+		min_cut = 1;
+	}
+	buf_append(out, p, len);
+}
+
+void header_write(const struct header *h, struct buf *out)
+{
+	struct buf line = {0};
+	for (size_t i = 0; i < h->count; i++) {
+		const struct field *f = &h->fields[i];
+		buf_reset(&line);
+		buf_puts(&line, f->name);
+		/* the obsolete white space before the colon means nothing: dropped if it would
+		 * push the colon past the line's end, where no fold could bring it back */
+		if (strlen(f->name) + strlen(f->space_before_colon) + 1 <= WIRE_LINE_MAX)
+			buf_puts(&line, f->space_before_colon);
+		buf_putc(&line, ':');
+		size_t min_cut = line.len;
+		const char *p = f->value.data, *end = p + f->value.len;
+		for (;;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *stop = nl ? nl : end;
+			buf_append(&line, p, (size_t)(stop - p));
+			put_wire_line(out, line.data, line.len, min_cut);
 			buf_append(out, "\r\n", 2);
+			if (!nl)
+				break;
+			buf_reset(&line);
+			min_cut = 1;
 			p = nl + 1;
 		}
-		buf_append(out, "\r\n", 2);
 	}
+	buf_free(&line);
 }
 
 size_t header_bytes(const struct header *h)

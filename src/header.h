@@ -30,7 +30,8 @@ enum header_line {
 /* Push parser: feeds one line, without its line ending (the reader has already split lines
  * and turned CRLF, LF and lone CR into line breaks). A field name is one or more printable
  * ASCII characters other than ':' (RFC 5322 ftext), optionally followed by white space (the
- * obsolete syntax), then ':'. The line is copied; the header keeps it exactly. */
+ * obsolete syntax), then ':'; a name of more than 997 characters, which no line could hold with
+ * its colon, makes no field. The line is copied; the header keeps it exactly. */
 enum header_line header_push_line(struct header *h, const char *line, size_t len);
 
 /* Number of fields, and field i (0-based): its name as written (NUL-terminated, no colon; the
@@ -62,10 +63,17 @@ void header_insert(struct header *h, size_t i, const char *name, const char *val
 void header_set_value(struct header *h, size_t i, const char *value);
 
 /* Appends the header block to out: every field as "Name:value" with each "\n" written as
- * "\r\n", each field ended by "\r\n". The blank line that ends the header is not written. */
+ * "\r\n", each field ended by "\r\n". The blank line that ends the header is not written.
+ * No line passes 998 octets (RFC 5322 2.1.1): a longer one is folded before its last space or
+ * tab that fits and has a word before and after it (unfolding gives the same field back), the
+ * first line no earlier than after "Name:" (the obsolete white space before the colon is left
+ * out if it would push the colon past 998); where there is none, CRLF SPACE goes in at 998, as
+ * Postfix's smtp_line_length_limit does, never inside a UTF-8 sequence. Lines within the limit
+ * are written byte for byte. */
 void header_write(const struct header *h, struct buf *out);
 
-/* Bytes the block holds so far (for the caller's size limit). */
+/* Bytes the block holds so far (for the caller's size limit): what header_write gives for it
+ * when no line is over 998 octets, a few bytes less (the added folds) when some are. */
 size_t header_bytes(const struct header *h);
 
 /* Encodes text (UTF-8, NUL-terminated) as the value of an unstructured field named name

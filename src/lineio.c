@@ -1,5 +1,6 @@
 /* lineio.c: line splitting over a fixed buffer (see lineio.h). A bare CR counts as a line break
- * so that no lone CR or LF can reach the wire, where lax receivers would take it for one. */
+ * so that no lone CR or LF can reach the wire, where lax receivers would take it for one; in the
+ * header's mode the caller gets it as data and must replace it. */
 #include "lineio.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@ struct lineio {
 	const volatile sig_atomic_t *cancel;
 	size_t start, end;	/* unread bytes are buf[start, end) */
 	bool eof;
+	bool lone_cr_breaks;
 	unsigned long long consumed;
 	char buf[LINEIO_BUFSIZE];
 };
@@ -38,6 +40,7 @@ struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 	r->fd = -1;
 	r->start = r->end = 0;
 	r->eof = false;
+	r->lone_cr_breaks = true;
 	r->consumed = 0;
 	r->cancel = NULL;
 	return r;
@@ -46,6 +49,11 @@ struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag)
 {
 	r->cancel = flag;
+}
+
+void lineio_set_lone_cr_breaks(struct lineio *r, bool on)
+{
+	r->lone_cr_breaks = on;
 }
 
 struct lineio *lineio_fd(int fd)
@@ -90,8 +98,15 @@ int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
 		char *s = r->buf + r->start, *e = r->buf + r->end;
 		/* memchr twice beats a byte loop: both are vectorised */
 		char *lf = memchr(s, '\n', (size_t)(e - s));
-		char *cr = memchr(s, '\r', (size_t)((lf ? lf : e) - s));
+		char *cr = r->lone_cr_breaks ? memchr(s, '\r', (size_t)((lf ? lf : e) - s)) : NULL;
 		char *brk = cr ? cr : lf;
+		if (brk && brk == lf && !r->lone_cr_breaks) {
+			*p = s;
+			*len = (size_t)(lf - s) - (lf > s && lf[-1] == '\r');
+			*eol = true;
+			r->start = (size_t)(lf - r->buf) + 1;
+			return 1;
+		}
 		if (brk) {
 			if (*brk == '\r' && brk + 1 == e && !r->eof) {
 				/* a CR at the end of the buffer: only the next byte tells CRLF
@@ -124,10 +139,12 @@ int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
 			return 1;
 		}
 		if (r->start == 0 && r->end == sizeof r->buf) {
+			/* a CR kept as data may be the first half of a CRLF */
+			bool hold_cr = !r->lone_cr_breaks && e[-1] == '\r';
 			*p = s;
-			*len = (size_t)(e - s);
+			*len = (size_t)(e - s) - hold_cr;
 			*eol = false;
-			r->start = r->end;
+			r->start = r->end - hold_cr;
 			return 1;
 		}
 		if (refill(r) < 0)

@@ -1,5 +1,5 @@
 /* lineio.h: splits a byte stream into lines through one fixed buffer, treating LF, CRLF and a
- * lone CR alike as one line break. It never holds more than one buffer of input, so a line longer
+ * lone CR alike as one line break (a lone CR can be made plain data, for the header). It never holds more than one buffer of input, so a line longer
  * than the buffer comes out in pieces; it interprets nothing (no dots, no headers). */
 #ifndef POSTIE_LINEIO_H
 #define POSTIE_LINEIO_H
@@ -25,6 +25,11 @@ void lineio_free(struct lineio *r);
 /* When *flag becomes non-zero, a read interrupted by a signal (EINTR) fails instead of being
  * retried: how SIGTERM stops postie waiting on its input. */
 void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag);
+
+/* Whether a lone CR (one not followed by LF) ends a line: true from lineio_new. When false, only
+ * LF and CRLF do, and a lone CR is returned inside the piece; a CR at the end of a full buffer
+ * is held back, so that a CRLF across two reads is still one break. */
+void lineio_set_lone_cr_breaks(struct lineio *r, bool on);
 
 /* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
  * *eol is true when a line break followed the piece; false when the line goes on in the next

@@ -20,6 +20,9 @@
 #include "lineio.h"
 
 #define FOLD_COLUMNS 78
+/* The longest line RFC 5322 2.1.1 and RFC 5321 4.5.3.1.6 allow, CRLF not counted. */
+#define WIRE_LINE_MAX 998
+#define NO_CUT ((size_t)-1)
 
 /* Recipients seen so far, by addr_dedup_key: an open-addressing hash set, because 100,000
  * recipients would make a linear search quadratic. */
@@ -47,6 +50,9 @@ struct message {
 	size_t piece_len, piece_pos;
 	bool piece_eol;
 	int crlf_left;		/* bytes of "\r\n" still to write after the piece */
+	bool soft_break;	/* that "\r\n" breaks a long line: the input line goes on */
+	size_t column;		/* bytes on the output line so far */
+	size_t cut;		/* where the piece's output line ends, or NO_CUT */
 	bool emit_dot;		/* a held-back "." turned out not to be a lone dot line */
 	bool dot_held;
 	bool at_bol;
@@ -552,22 +558,107 @@ static int read_header_line(struct message *m, struct buf *line, size_t room, bo
 	}
 }
 
-/* Whether line would join the header (a field or a continuation) rather than start the body. */
-static bool is_header_line(const struct header *h, const struct buf *line)
+/* Where a body line that would pass WIRE_LINE_MAX is broken: p[0, n) goes on a line that holds
+ * column bytes already, and n > WIRE_LINE_MAX - column. Returns k: p[0, k) ends this line and
+ * p[k] starts the next. After the last space or tab that fits, so every word stays whole and
+ * nothing is added (a format=flowed reader even joins the lines back); else at the limit, moved
+ * back so as not to split a UTF-8 sequence, nor to leave a lone "." as the next line. k is 0
+ * only when column > 0; the line never gets more than WIRE_LINE_MAX bytes. */
+static size_t body_cut(const char *p, size_t n, size_t column)
 {
-	if (line->data[0] == ' ' || line->data[0] == '\t')
-		return header_count(h) > 0;
-	struct header *probe = header_new();
-	bool field = header_push_line(probe, line->data, line->len) == HEADER_LINE_FIELD;
-	header_free(probe);
-	return field;
+	size_t room = WIRE_LINE_MAX - column, lowest = column ? 0 : 1;
+	size_t k;
+	for (k = room; k >= 1; k--)
+		if (p[k - 1] == ' ' || p[k - 1] == '\t')
+			break;
+	if (k == 0) {
+		k = room;
+		for (int back = 0; back < 3 && k > lowest && ((unsigned char)p[k] & 0xC0) == 0x80; back++)
+			k--;
+		if (((unsigned char)p[k] & 0xC0) == 0x80)
+			k = room;	/* not UTF-8: no character to keep whole */
+	}
+	if (n - k == 1 && p[k] == '.' && k > lowest)
+		k--;
+	return k;
+}
+
+/* Appends a whole body line and its CRLF to out, broken by body_cut where it is too long. */
+static void put_body_line(struct buf *out, const char *p, size_t len)
+{
+	while (len > WIRE_LINE_MAX) {
+		size_t k = body_cut(p, len, 0);
+		buf_append(out, p, k);
+		buf_puts(out, "\r\n");
+		p += k;
+		len -= k;
+	}
+	buf_append(out, p, len);
+	buf_puts(out, "\r\n");
+}
+
+/* The line that ended the header without a blank line is the first body line: read in the
+ * header's mode, it may hold lone CRs, which end lines in the body, so it is split there, with
+ * the lone-dot rule applied to each part. A CR that starts it made the blank line. */
+static void first_body_line(struct message *m, const char *p, size_t len, bool eol)
+{
+	const char *end = p + len;
+	bool first = true;
+	for (;;) {
+		const char *cr = memchr(p, '\r', (size_t)(end - p));
+		const char *stop = cr ? cr : end;
+		size_t n = (size_t)(stop - p);
+		if (!cr && n == 0 && !eol)
+			break;	/* a lone CR ended the input: nothing follows it */
+		if (!(first && cr && n == 0)) {
+			if (!m->ignore_dots && n == 1 && *p == '.') {
+				m->input_done = true;
+				return;
+			}
+			put_body_line(&m->head, p, n);
+		}
+		first = false;
+		if (!cr)
+			break;
+		p = cr + 1;
+	}
+	if (!eol)
+		m->input_done = true;
+}
+
+/* An mbox "From " line, or one escaped as ">From ", ">>From "...: what starts a message in an
+ * mbox (git format-patch --stdout, a replayed mailbox) and is no header field. */
+static bool is_mbox_from_line(const char *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len && p[i] == '>')
+		i++;
+	return len - i >= 5 && memcmp(p + i, "From ", 5) == 0;
+}
+
+/* A header line as the header's mode reads it, made fit for a field: CRs at its start or its
+ * end are dropped (LF CR and CR CR LF line ends, as Postfix strips them), any other CR and
+ * every NUL becomes a space. A stray CR must not end the field, or every later one (a Bcc)
+ * would go into the body; a NUL cannot go on the wire, nor reach C strings. */
+static void clean_header_line(struct buf *out, const char *p, size_t len)
+{
+	while (len && *p == '\r')
+		p++, len--;
+	while (len && p[len - 1] == '\r')
+		len--;
+	buf_reset(out);
+	buf_append(out, p, len);
+	for (size_t i = 0; i < out->len; i++)
+		if (out->data[i] == '\r' || out->data[i] == '\0')
+			out->data[i] = ' ';
 }
 
 static int parse_header(struct message *m, struct diag *d)
 {
-	struct buf line = {0};
+	struct buf line = {0}, clean = {0};
 	int rc = EX_OK;
-	size_t lineno = 0;
+	bool leading = true;	/* nothing kept yet: mbox "From " lines are dropped */
+	lineio_set_lone_cr_breaks(m->in, false);
 	for (;;) {
 		bool eol = false;
 		size_t used = header_bytes(m->header);
@@ -585,28 +676,25 @@ static int parse_header(struct message *m, struct diag *d)
 			m->input_done = true;
 			break;
 		}
-		if (!m->ignore_dots && line.len == 1 && line.data[0] == '.') {
+		if (leading && is_mbox_from_line(line.data, line.len))
+			continue;
+		leading = false;
+		clean_header_line(&clean, line.data, line.len);
+		if (!m->ignore_dots && clean.len == 1 && clean.data[0] == '.') {
 			m->input_done = true;
 			break;
 		}
-		if (line.len == 0)
+		if (clean.len == 0)
 			break;
-		lineno++;
-		if (memchr(line.data, '\0', line.len) && is_header_line(m->header, &line)) {
-			/* a NUL would cut the field short for every later reader, or go out raw */
-			rc = diag_set(d, EX_DATAERR, "message header: line %zu holds a NUL byte", lineno);
-			break;
-		}
-		if (header_push_line(m->header, line.data, line.len) == HEADER_LINE_NOT) {
+		if (header_push_line(m->header, clean.data, clean.len) == HEADER_LINE_NOT) {
 			/* no blank line: this line starts the body, as Postfix does */
-			buf_append(&m->head, line.data, line.len);
-			buf_puts(&m->head, "\r\n");
-			if (!eol)
-				m->input_done = true;
+			first_body_line(m, line.data, line.len, eol);
 			break;
 		}
 	}
+	lineio_set_lone_cr_breaks(m->in, true);
 	buf_free(&line);
+	buf_free(&clean);
 	return rc;
 }
 
@@ -803,6 +891,7 @@ static int next_body_piece(struct message *m)
 		m->piece_len = len;
 		m->piece_pos = 0;
 		m->piece_eol = eol;
+		m->cut = NO_CUT;
 		return 1;
 	}
 }
@@ -815,20 +904,37 @@ static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 			buf[out++] = '.';
 			m->emit_dot = false;
 			m->at_bol = false;
+			m->column++;
 			continue;
 		}
 		if (m->crlf_left) {
 			buf[out++] = m->crlf_left == 2 ? '\r' : '\n';
-			if (--m->crlf_left == 0)
-				m->at_bol = true;
+			if (--m->crlf_left == 0) {
+				/* a break inside a long line starts no input line */
+				m->at_bol = !m->soft_break;
+				m->soft_break = false;
+				m->column = 0;
+			}
 			continue;
 		}
 		if (m->piece && m->piece_pos < m->piece_len) {
 			size_t k = m->piece_len - m->piece_pos;
+			if (m->column + k > WIRE_LINE_MAX) {
+				if (m->cut == NO_CUT)
+					m->cut = m->piece_pos + body_cut(m->piece + m->piece_pos, k, m->column);
+				k = m->cut - m->piece_pos;
+				if (k == 0) {
+					m->cut = NO_CUT;
+					m->crlf_left = 2;
+					m->soft_break = true;
+					continue;
+				}
+			}
 			if (k > n - out)
 				k = n - out;
 			memcpy(buf + out, m->piece + m->piece_pos, k);
 			m->piece_pos += k;
+			m->column += k;
 			out += k;
 			m->at_bol = false;
 			continue;

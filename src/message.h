@@ -55,7 +55,8 @@ struct message;
 
 /* Reads the header block from fd (or, when composing, the whole body into a bounded memory
  * buffer that spills to an unlinked temporary file), builds the envelope and plans the header
- * edits. Returns EX_OK with *out set (free with message_free), or with d filled: EX_USAGE for
+ * edits. Leading mbox "From " and ">From " lines are dropped; in the header a lone CR or a NUL
+ * becomes a space (CRs at the start or end of a line are dropped) and never ends the field. Returns EX_OK with *out set (free with message_free), or with d filled: EX_USAGE for
  * a bad command-line address or no recipients, EX_DATAERR for a bad header or a header over
  * MESSAGE_MAX_HEADER bytes, EX_IOERR for a read error, EX_CANTCREAT for the temporary file. */
 int message_open(struct message **out, const struct message_opts *opts, int fd, struct diag *d);
@@ -68,7 +69,9 @@ const struct envelope *message_envelope(const struct message *m);
 
 /* The pull reader: fills buf with up to n bytes of the message as it goes on the wire before
  * libcurl's dot-stuffing: the edited header, a blank line, then the body with every line ended
- * by CRLF (a missing final line break added). Returns the count, 0 at the end, or -1 with d
+ * by CRLF (a missing final line break added). No line passes 998 octets: the header folds (see
+ * header_write), a longer body line is broken after its last space or tab that fits, else at
+ * 998 (never inside a UTF-8 sequence), and nothing is added but the CRLF. Returns the count, 0 at the end, or -1 with d
  * filled (EX_IOERR) on a read error: never a silent end. */
 ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d);
 

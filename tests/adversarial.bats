@@ -281,36 +281,36 @@ sys.stdout.write(",\n ".join(",".join(words[i:i + 10]) for i in range(0, n, 10))
 	nothing_queued
 }
 
-@test "a CR inside a -t address ends the header there: the rest is body, never a command" {
+@test "a CR inside a -t address becomes a space: the address is refused with 65, never a command" {
+	# a lone CR once ended the header there; it now stays in the field, as a space (Postfix)
 	message 'To: b@example.org\rRSET\rMAIL FROM:<evil@example.com>\nSubject: s\n\nbody\n'
-	post 0 -t -f a@example.org
-	assert_output ''
-	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
-	run received_body
-	assert_line --index 0 'RSET'
-	assert_line --index 1 'MAIL FROM:<evil@example.com>'
-	assert_only_crlf
+	post 65 -t -f a@example.org
+	assert_output "postie: To: ' b@example.org RSET MAIL FROM:<evil@example.com>': bad address syntax: unexpected 'R' after the address"
+	nothing_sent
+	nothing_queued
 }
 
-@test "a NUL inside a -t header address is refused with 65, never cut short to another address" {
+@test "a NUL inside a -t header address becomes a space and is refused with 65, never cut short to another address" {
 	# the value was once cut at the NUL and the message sent to <b@example.net>
 	message 'To: b\0c@example.org\nSubject: s\n\nbody\n'
 	post 65 -t -f a@example.org
-	assert_output 'postie: message header: line 1 holds a NUL byte'
+	assert_output "postie: To: ' b c@example.org': bad address syntax: unquoted space in the local part"
 	message 'To: b@example.org,\n c\0d@example.org\nSubject: s\n\nbody\n'
 	post 65 -t -f a@example.org
-	assert_output 'postie: message header: line 2 holds a NUL byte'
+	assert_output "postie: To: ' b@example.org,  c d@example.org': bad address syntax: unquoted space in the local part"
 	nothing_sent
 	nothing_queued
 }
 
-@test "a NUL byte in a header field is refused with 65, never sent raw" {
-	# RFC 5322 allows no NUL anywhere in a header; it once went out raw on the wire
+@test "a NUL byte in a header field is sent as a space, never raw and never refused" {
+	# RFC 5322 allows no NUL anywhere in a header; it once went out raw on the wire, then
+	# made postie refuse the message (65), which lost cron's reports
 	message 'X-Note: ok\nSubject: a\0b\n\nbody\n'
-	post 65 -f a@example.org b@example.org
-	assert_output 'postie: message header: line 2 holds a NUL byte'
-	nothing_sent
-	nothing_queued
+	post 0 -f a@example.org b@example.org
+	assert_output ''
+	run -0 grep -c $'^Subject: a b\r$' "$(fixture_data_file)"
+	run -1 grep -c -a -P '\x00' "$(fixture_data_file)"
+	assert_output 0
 }
 
 # --- sizes ---------------------------------------------------------------------------------
@@ -346,12 +346,19 @@ sys.stdout.write("To: b@example.org\nSubject: " + "x" * (1024 * 1024) + "\n\nbod
 	nothing_queued
 }
 
-@test "a body line of 1 MiB arrives as one line, never split" {
+@test "a body line of 1 MiB arrives as lines of 998 octets, every byte kept" {
+	# it once arrived as one line, over RFC 5321's limit: relays may cut or refuse it
 	{ printf 'Subject: long\n\n'; head -c 1048576 /dev/zero | tr '\0' y; printf '\nend\n'; } >"$BATS_TEST_TMPDIR/msg"
 	post 0 -f a@example.org b@example.org
 	assert_output ''
-	run received_body
-	[ "${#lines[@]}" -eq 2 ] && [ "${#lines[0]}" -eq 1048576 ] && [ "${lines[1]}" = end ]
+	/usr/bin/python3 - "$(fixture_data_file)" <<'PY'
+import sys
+body = open(sys.argv[1], 'rb').read().split(b'\r\n\r\n', 1)[1]
+lines = body.split(b'\r\n')
+assert lines[-2:] == [b'end', b''], lines[-2:]
+assert [len(l) for l in lines[:-2]] == [998] * 1050 + [676], len(lines)
+assert b''.join(lines[:-2]) == b'y' * 1048576
+PY
 	assert_only_crlf
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The body on the wire: line endings made CRLF, dot lines stuffed (by libcurl) and unstuffed
 # (by the server) back to the input, the lone-dot rule with and without -i, 8-bit bytes and
-# long lines passed unchanged.
+# long lines broken at RFC 5322's 998 octets (tests/fidelity.bats has the rules).
 
 load helpers
 load postie
@@ -96,18 +96,25 @@ HEAD_CRLF='From: a@example.org\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessa
 	assert_data "$HEAD_CRLF"'gr\xc3\xbc\xc3\x9fe \xe2\x82\xac\r\n\xff\xfe raw\r\n'
 }
 
-@test "a line of 2000 characters passes unchanged" {
+@test "a line of 2000 characters arrives as lines of 998 octets, every byte kept" {
 	long=$(head -c 2000 /dev/zero | tr '\0' 'x')
 	message "$HEAD"'%s\nend\n' "$long"
 	post 0 bob@example.org
-	assert_data "$HEAD_CRLF"'%s\r\nend\r\n' "$long"
+	assert_data "$HEAD_CRLF"'%s\r\n%s\r\n%s\r\nend\r\n' "${long:0:998}" "${long:998:998}" "${long:1996}"
 }
 
-@test "a line of 200000 characters with a leading dot passes unchanged across buffers" {
+@test "a line of 200000 characters with a leading dot is broken at 998 octets across buffers, every byte kept" {
 	long=.$(head -c 200000 /dev/zero | tr '\0' 'y')
 	message "$HEAD"'%s\r\n.\r\nend\r\n' "$long"
 	post 0 -i bob@example.org
-	assert_data "$HEAD_CRLF"'%s\r\n.\r\nend\r\n' "$long"
+	printf "$HEAD_CRLF" >"$BATS_TEST_TMPDIR/expected"
+	/usr/bin/python3 -c '
+import sys
+line = b"." + b"y" * 200000
+parts = [line[i:i + 998] for i in range(0, len(line), 998)]
+sys.stdout.buffer.write(b"\r\n".join(parts) + b"\r\n.\r\nend\r\n")
+' >>"$BATS_TEST_TMPDIR/expected"
+	cmp "$BATS_TEST_TMPDIR/expected" "$(fixture_data_file)"
 }
 
 @test "a 5 MiB body of dot lines arrives byte-identical" {

@@ -13,6 +13,7 @@
 #           fixture_reply [N [KIND]]     fixture_session_log [N]  fixture_wire_file [N]
 # Postie:   postie ARGS...   postie_config [LINES...]
 # Other:    require_cmd NAME   make_test_ca DIR   assert_file_bytes FILE EXPECTED
+#           assert_lines_fit FILE
 
 bats_require_minimum_version 1.5.0 # run -N
 load "${BATS_SUPPORT_DIR:-/usr/lib/bats/bats-support}/load"
@@ -176,14 +177,20 @@ fixture_envelope() {
 	path=$(fixture_file envelope "$@") && cat -- "$path"
 }
 
-# fixture_data_file [N [KIND]]: the path of the exact, unstuffed DATA bytes.
+# fixture_data_file [N [KIND]]: the path of the exact, unstuffed DATA bytes. Every suite reads
+# a delivery through it or fixture_data, so both check that no line of it is longer than 998
+# octets (assert_lines_fit): on a longer one they print no path, and the test fails.
 fixture_data_file() {
-	fixture_file data "$@"
+	local path
+	path=$(fixture_file data "$@") || return 1
+	assert_lines_fit "$path" || return 1
+	printf '%s\n' "$path"
 }
 
+# fixture_data [N [KIND]]: those bytes themselves, after the same check.
 fixture_data() {
 	local path
-	path=$(fixture_file data "$@") && cat -- "$path"
+	path=$(fixture_data_file "$@") && cat -- "$path"
 }
 
 # fixture_reply [N [KIND]]: the reply the server gave after the final dot.
@@ -278,6 +285,17 @@ authorityKeyIdentifier=keyid'
 }
 
 # --- assertions ---------------------------------------------------------------------------
+
+# assert_lines_fit FILE: fails, naming the first offender on stderr, when a line of FILE holds
+# more than 998 octets before its CRLF (RFC 5322 2.1.1, RFC 5321 4.5.3.1.6).
+assert_lines_fit() {
+	local bad
+	bad=$(LC_ALL=C awk '{ n = length($0); if (substr($0, n, 1) == "\r") n--
+		if (n > 998) { printf "line %d holds %d octets", NR, n; exit } }' "$1") || return 1
+	[[ -z $bad ]] && return 0
+	echo "$1: $bad, over the 998 of RFC 5322 2.1.1" >&2
+	return 1
+}
 
 # assert_file_bytes FILE EXPECTED: FILE holds exactly the bytes of `printf %b EXPECTED`
 # (so \r, \n, \t, \\, \0NNN and \xHH are escapes; % is plain). On a mismatch, shows both

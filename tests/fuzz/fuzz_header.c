@@ -1,5 +1,6 @@
 /* fuzz_header.c: libFuzzer target for header.c: pushes the input's lines until the header ends,
- * edits and writes the block, and runs the encoders on the input. It checks invariants only;
+ * edits and writes the block, checks the round trip header -> wire -> header, and runs the
+ * encoders on the input. It checks invariants only;
  * it must never print, and it aborts on the first broken one. */
 #include "header.h"
 
@@ -29,15 +30,80 @@ static char *written(const struct header *h, size_t *len)
 	return buf_steal(&out);
 }
 
-/* header_bytes is exactly what header_write gives, and writing is repeatable. */
+#define WIRE_LINE_MAX 998
+
+/* Calls fn(line, len, ctx) for each CRLF-ended line of wire[0, n); checks that it ends in CRLF. */
+static void for_each_line(const char *wire, size_t n, void (*fn)(const char *, size_t, void *),
+			  void *ctx)
+{
+	const char *p = wire, *end = wire + n;
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		check(lf && lf > p && lf[-1] == '\r');
+		fn(p, (size_t)(lf - 1 - p), ctx);
+		p = lf + 1;
+	}
+}
+
+static void check_fits(const char *line, size_t len, void *ctx)
+{
+	(void)ctx;
+	(void)line;
+	check(len <= WIRE_LINE_MAX);
+}
+
+/* header_bytes is what header_write gives when no line needs folding (and never more), no
+ * written line passes 998 octets, and writing is repeatable. */
 static void check_written(const struct header *h)
 {
 	size_t len1, len2;
 	char *first = written(h, &len1), *second = written(h, &len2);
-	check(len1 == header_bytes(h));
+	check(len1 >= header_bytes(h));
 	check(len1 == len2 && memcmp(first, second, len1) == 0);
+	for_each_line(first, len1, check_fits, NULL);
 	free(first);
 	free(second);
+}
+
+static void push_back(const char *line, size_t len, void *ctx)
+{
+	/* every written line is a field or a continuation again, never the body */
+	check(header_push_line(ctx, line, len) != HEADER_LINE_NOT);
+}
+
+/* value without its line breaks, and without white space at all when squeeze is set. */
+static char *flattened(const char *value, bool squeeze)
+{
+	struct buf out = {0};
+	buf_append(&out, "", 0);
+	for (const char *p = value; *p; p++)
+		if (*p != '\n' && !(squeeze && is_wsp((unsigned char)*p)))
+			buf_putc(&out, *p);
+	return buf_steal(&out);
+}
+
+/* header -> wire -> header gives the same fields: the same names in the same order, each value
+ * the same once unfolded, or the same but for white space where a line was too long (a hard
+ * break adds a space). h must hold no CR or NUL (the reader makes them spaces). */
+static void check_round_trip(const struct header *h, bool long_lines)
+{
+	size_t len;
+	char *wire = written(h, &len);
+	struct header *back = header_new();
+	for_each_line(wire, len, push_back, back);
+	check(header_count(back) == header_count(h));
+	for (size_t i = 0; i < header_count(h); i++) {
+		check(strcmp(header_name(h, i), header_name(back, i)) == 0);
+		char *a = flattened(header_value(h, i), long_lines);
+		char *b = flattened(header_value(back, i), long_lines);
+		check(strcmp(a, b) == 0);
+		free(a);
+		free(b);
+	}
+	if (!long_lines)
+		check(len == header_bytes(h));
+	header_free(back);
+	free(wire);
 }
 
 static int base64_digit(unsigned char c)
@@ -208,6 +274,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
 	struct header *h = header_new();
+	struct header *clean = header_new();	/* the same lines as the reader gives them */
+	struct buf line = {0};
+	bool long_lines = false;
 	size_t pos = 0;
 	while (pos < size) {
 		const char *nl = memchr(text + pos, '\n', size - pos);
@@ -219,9 +288,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		check(header_count(h) == before + (kind == HEADER_LINE_FIELD));
+		buf_reset(&line);
+		buf_append(&line, text + pos, len);
+		for (size_t i = 0; i < line.len; i++)
+			if (line.data[i] == '\r' || line.data[i] == '\0')
+				line.data[i] = ' ';
+		check(header_push_line(clean, line.data, line.len) == kind);
+		long_lines |= len > WIRE_LINE_MAX;
 		pos += len + 1;
 	}
+	buf_free(&line);
 	check_written(h);
+	check_round_trip(clean, long_lines);
+	header_free(clean);
 
 	for (size_t i = 0; i < header_count(h); i++) {
 		const char *name = header_name(h, i);

@@ -1,7 +1,8 @@
 /* fuzz_message.c: libFuzzer target for message.c: the input is the message on stdin (a memfd),
  * read with -t, with -t -i, and composed (mail -s, no attachments). What message_read yields
- * must be CRLF lines only, end with CRLF, hold no lone "." line unless -i, and every envelope
- * address must pass addr_check_envelope. It checks invariants only and never prints. */
+ * must be CRLF lines only of at most 998 octets, end with CRLF, hold no lone "." line unless -i,
+ * no Bcc field in a passed-through header, and every envelope address must pass
+ * addr_check_envelope. It checks invariants only and never prints. */
 #include "address.h"
 #include "message.h"
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,6 +33,33 @@ static void check_crlf(const char *s, size_t n)
 			check(i + 1 < n && s[i + 1] == '\n');
 		else if (s[i] == '\n')
 			check(i > 0 && s[i - 1] == '\r');
+	}
+}
+
+/* No line is longer than 998 octets before its CRLF (RFC 5322 2.1.1). */
+static void check_line_lengths(const char *s, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			check(i - start <= 998 + 1);
+			start = i + 1;
+		}
+	}
+}
+
+/* The header (up to the first empty line) holds no Bcc field: its addresses are hidden. */
+static void check_no_bcc(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (i != 0 && s[i - 1] != '\n')
+			continue;
+		if (s[i] == '\r' && s[i + 1] == '\n')
+			return;
+		size_t k = i;
+		while (k < n && s[k] != ':' && s[k] != ' ' && s[k] != '\t' && s[k] != '\r')
+			k++;
+		check(!(k - i == 3 && strncasecmp(s + i, "Bcc", 3) == 0));
 	}
 }
 
@@ -73,6 +102,9 @@ static void run(int fd, const struct message_opts *o, size_t chunk)
 	check(message_input_done(m));
 	free(piece);
 	check_crlf(out.data, out.len);
+	check_line_lengths(out.data, out.len);
+	if (!o->compose)
+		check_no_bcc(out.data, out.len);
 	if (!o->ignore_dots)
 		check_no_lone_dot(out.data, out.len);
 	buf_free(&out);

@@ -293,6 +293,187 @@ static void test_exact_serialisation(void)
 	header_free(h);
 }
 
+/* --- lines over 998 octets ------------------------------------------------------------------ */
+
+/* n copies of c, as a string the caller frees. */
+static char *rep(char c, size_t n)
+{
+	char *s = xmalloc(n + 1);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* True when no line of the wire text is longer than 998 octets before its CRLF. */
+static bool lines_fit(const char *wire)
+{
+	for (const char *p = wire; *p;) {
+		const char *crlf = strstr(p, "\r\n");
+		size_t n = crlf ? (size_t)(crlf - p) : strlen(p);
+		if (n > 998)
+			return false;
+		p += n + (crlf ? 2 : 0);
+	}
+	return true;
+}
+
+/* Parses wire text (CRLF lines) back into a header, as the reader would. */
+static struct header *parse_wire(const char *wire)
+{
+	struct header *h = header_new();
+	for (const char *p = wire; *p;) {
+		const char *crlf = strstr(p, "\r\n");
+		size_t n = crlf ? (size_t)(crlf - p) : strlen(p);
+		header_push_line(h, p, n);
+		p += n + (crlf ? 2 : 0);
+	}
+	return h;
+}
+
+/* s without its line breaks, and without any white space at all when squeeze is set. */
+static char *flattened(const char *s, bool squeeze)
+{
+	struct buf out = {0};
+	buf_append(&out, "", 0);
+	for (; *s; s++)
+		if (*s != '\n' && !(squeeze && is_wsp(*s)))
+			buf_putc(&out, *s);
+	return buf_steal(&out);
+}
+
+/* header -> wire -> header: the same names in the same order, and each value the same once
+ * unfolded (RFC 5322 2.2.3); where a hard break had to add a space, the same but for white
+ * space. Returns the number of fields that differ. */
+static size_t round_trip_differences(const struct header *h, bool hard_breaks)
+{
+	char *wire = written(h);
+	struct header *back = parse_wire(wire);
+	size_t differ = header_count(back) == header_count(h) ? 0 : 1;
+	for (size_t i = 0; !differ && i < header_count(h); i++) {
+		char *a = flattened(header_value(h, i), hard_breaks);
+		char *b = flattened(header_value(back, i), hard_breaks);
+		differ += strcmp(header_name(h, i), header_name(back, i)) != 0 || strcmp(a, b) != 0;
+		free(a);
+		free(b);
+	}
+	header_free(back);
+	free(wire);
+	return differ;
+}
+
+static void test_long_lines(void)
+{
+	char *x3000 = rep('x', 3000), *x997 = rep('x', 997), *x991 = rep('x', 991);
+	char *s989 = rep('s', 989), *a995 = rep('a', 995);
+	struct buf words = {0};
+	for (int i = 0; i < 400; i++)
+		buf_printf(&words, "%sword%03d", i ? " " : "", i);
+	struct {
+		char *line, *want, *what;
+		bool hard;
+	} cases[] = {
+		{ xasprintf("Subject: %s", x3000),
+		  xasprintf("Subject:\r\n %s\r\n %s\r\n %s\r\n xxxxxxxxx\r\n", x997, x997, x997),
+		  xstrdup("no white space but after the colon: fold there, then CRLF SPACE at 998"), true },
+		{ xasprintf("X-Long:%s", x3000),
+		  xasprintf("X-Long:%s\r\n %s\r\n %s\r\n xxxxxxxxxxxxxxx\r\n", x991, x997, x997),
+		  xstrdup("no white space at all: CRLF SPACE at 998 as Postfix"), true },
+		{ xasprintf("Subject: %s", s989), xasprintf("Subject: %s\r\n", s989),
+		  xstrdup("a line of exactly 998 octets is left as it is"), false },
+		{ xasprintf("Subject: %s y", s989), xasprintf("Subject: %s\r\n y\r\n", s989),
+		  xstrdup("a line of 1000 octets folds at its last white space"), false },
+		{ xasprintf("X:%s\xc3\xa9zz", a995), xasprintf("X:%s\r\n \xc3\xa9zz\r\n", a995),
+		  xstrdup("a hard break never splits a UTF-8 sequence"), true },
+		{ xasprintf("Subject: a %s   ", x3000),
+		  xasprintf("Subject: a\r\n %s\r\n %s\r\n %s\r\n xxxxxxxxx   \r\n", x997, x997, x997),
+		  xstrdup("trailing white space is no fold point"), true },
+		{ xasprintf("Subject: %s", words.data), NULL,
+		  xstrdup("3200 octets of words fold at white space only"), false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct header *h = header_new();
+		header_push_line(h, cases[i].line, strlen(cases[i].line));
+		char *got = written(h);
+		if (cases[i].want)
+			is_str(got, cases[i].want, "%s", cases[i].what);
+		ok(lines_fit(got), "%s: every line within 998 octets", cases[i].what);
+		is_int(round_trip_differences(h, cases[i].hard), 0, "%s: parses back to the same field",
+		       cases[i].what);
+		free(got);
+		header_free(h);
+		free(cases[i].line);
+		free(cases[i].want);
+		free(cases[i].what);
+	}
+
+	/* a long continuation line folds too, and the word fold changes nothing once unfolded */
+	struct header *h = header_new();
+	char *cont = xasprintf("\t%s", words.data);
+	header_push_line(h, "Received: from a", 16);
+	header_push_line(h, cont, strlen(cont));
+	header_push_line(h, "To: b@example.org", 17);
+	char *got = written(h);
+	ok(lines_fit(got), "a long continuation line is folded within 998 octets");
+	ok(strncmp(got, "Received: from a\r\n\tword000 ", 27) == 0, "the first line is kept");
+	is_int(round_trip_differences(h, false), 0, "and the block parses back to the same fields");
+	ok(header_bytes(h) < strlen(got), "header_bytes counts the bytes before folding");
+	free(got);
+	free(cont);
+	header_free(h);
+
+	/* a name that no line can hold is no field; white space before a colon that would push
+	 * it past the line's end is left out */
+	h = header_new();
+	char *name998 = xasprintf("%s: v", x3000 + 3000 - 998);
+	is_int(header_push_line(h, name998, strlen(name998)), HEADER_LINE_NOT,
+	       "a 998-character field name makes no field");
+	char *name997 = xasprintf("%s: v", x3000 + 3000 - 997);
+	is_int(header_push_line(h, name997, strlen(name997)), HEADER_LINE_FIELD,
+	       "a 997-character field name still does");
+	header_remove_at(h, 0);
+	char *spaced = xasprintf("X%s: v", x3000);
+	memset(spaced + 1, ' ', 3000);
+	is_int(header_push_line(h, spaced, strlen(spaced)), HEADER_LINE_FIELD,
+	       "3000 spaces before the colon are the obsolete syntax");
+	got = written(h);
+	is_str(got, "X: v\r\n", "and are left out when written, where they cannot fit");
+	free(got);
+	free(spaced);
+	free(name997);
+	free(name998);
+	header_free(h);
+
+	buf_free(&words);
+	free(x3000);
+	free(x997);
+	free(x991);
+	free(s989);
+	free(a995);
+}
+
+/* The round trip on blocks of every shape the parser accepts. */
+static void test_round_trip(void)
+{
+	static const char *const blocks[][6] = {
+		{ "From: a@x", "To: b@x,", "\tc@x", "Subject: s", NULL },
+		{ "Subject:", " ", "X-Empty:", NULL },
+		{ "Cc :  obsolete spacing ", "X-Tab:\tvalue\t", NULL },
+		{ "X-Eight-Bit: caf\xc3\xa9 \xff", " \t continued", NULL },
+	};
+	for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+		struct header *h = header_from_lines(blocks[i]);
+		is_int(round_trip_differences(h, false), 0, "block %zu: header -> wire -> header", i);
+		char *wire = written(h);
+		struct header *back = parse_wire(wire);
+		char *again = written(back);
+		is_str(again, wire, "block %zu: the wire text is written back byte for byte", i);
+		free(again);
+		free(wire);
+		header_free(back);
+		header_free(h);
+	}
+}
+
 /* --- lookups and edits --------------------------------------------------------------------- */
 
 static void test_find(void)
@@ -642,6 +823,8 @@ int main(void)
 	test_push_line();
 	test_continuation();
 	test_exact_serialisation();
+	test_long_lines();
+	test_round_trip();
 	test_find();
 	test_remove();
 	test_set_and_append();

@@ -26,10 +26,11 @@ static ssize_t read_chunks(void *ctx, void *buf, size_t n)
 }
 
 /* Lines joined with "\n" for each break, and "$" when the input ended without one. */
-static char *split(const char *in, size_t len, size_t chunk)
+static char *split_mode(const char *in, size_t len, size_t chunk, bool lone_cr_breaks)
 {
 	struct source src = { in, len, 0, chunk };
 	struct lineio *r = lineio_new(read_chunks, &src);
+	lineio_set_lone_cr_breaks(r, lone_cr_breaks);
 	struct buf out = {0};
 	const char *p;
 	size_t n;
@@ -44,6 +45,11 @@ static char *split(const char *in, size_t len, size_t chunk)
 		buf_putc(&out, '$');
 	lineio_free(r);
 	return buf_steal(&out);
+}
+
+static char *split(const char *in, size_t len, size_t chunk)
+{
+	return split_mode(in, len, chunk, true);
 }
 
 static const struct {
@@ -62,8 +68,29 @@ static const struct {
 	{ "\r\n", "\n", "a lone CRLF" },
 };
 
+/* The header's mode: only LF and CRLF end a line, a lone CR is data ("\r" in want). */
+static const struct {
+	const char *in, *want, *what;
+} header_cases[] = {
+	{ "a\rb\n", "a\rb\n", "a lone CR inside is data" },
+	{ "a\r\n", "a\n", "CRLF is still one break" },
+	{ "a\r\r\nb", "a\r\nb$", "CR CR LF is data then a break" },
+	{ "a\n\rb\n", "a\n\rb\n", "LF CR: the CR starts the next line" },
+	{ "a\r", "a\r$", "a lone CR at the end is data" },
+	{ "\r\n\n", "\n\n", "empty lines" },
+};
+
 int main(void)
 {
+	for (size_t i = 0; i < sizeof header_cases / sizeof header_cases[0]; i++) {
+		for (size_t chunk = 1; chunk <= 5; chunk++) {
+			char *got = split_mode(header_cases[i].in, strlen(header_cases[i].in), chunk, false);
+			is_str(got, header_cases[i].want, "header mode: %s (reads of %zu bytes)",
+			       header_cases[i].what, chunk);
+			free(got);
+		}
+	}
+
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		for (size_t chunk = 1; chunk <= 5; chunk++) {
 			char *got = split(cases[i].in, strlen(cases[i].in), chunk);
@@ -92,6 +119,11 @@ int main(void)
 	ok(strlen(got) == LINEIO_BUFSIZE + 2 && got[LINEIO_BUFSIZE - 1] == '\n' &&
 		   got[LINEIO_BUFSIZE] == 'z',
 	   "CRLF across the end of a full buffer is one break");
+	free(got);
+	got = split_mode(line, LINEIO_BUFSIZE + 2, LINEIO_BUFSIZE + 2, false);
+	ok(strlen(got) == LINEIO_BUFSIZE + 2 && got[LINEIO_BUFSIZE - 1] == '\n' &&
+		   got[LINEIO_BUFSIZE] == 'z',
+	   "header mode: CRLF across the end of a full buffer is one break, the CR held back");
 	free(got);
 	free(line);
 
