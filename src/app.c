@@ -28,6 +28,7 @@
 #include "queue.h"
 #include "smtpd.h"
 #include "submit.h"
+#include "user.h"
 #include "trust.h"
 
 #ifndef SYSCONFDIR
@@ -102,66 +103,6 @@ static char *host_fqdn(void)
 	if (res)
 		freeaddrinfo(res);
 	return name ? name : xstrdup(host);
-}
-
-static char *login_name(void)
-{
-	struct passwd *pw = getpwuid(getuid());
-	if (pw && pw->pw_name && *pw->pw_name)
-		return xstrdup(pw->pw_name);
-	const char *env = getenv("LOGNAME");
-	if (!env || !*env)
-		env = getenv("USER");
-	return xstrdup(env && *env ? env : "nobody");
-}
-
-/* Control characters become spaces, runs of white space one space, and the ends are
- * trimmed (as Postfix's clean_ascii_cntrl_space does to the full name); NULL when nothing is
- * left. Takes ownership of s. */
-static char *clean_name(char *s)
-{
-	size_t out = 0;
-	for (size_t i = 0; s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		bool space = c < 0x20 || c == 0x7f || c == ' ';
-		if (space && (out == 0 || s[out - 1] == ' '))
-			continue;
-		s[out++] = space ? ' ' : (char)c;
-	}
-	while (out > 0 && s[out - 1] == ' ')
-		out--;
-	s[out] = '\0';
-	if (out == 0) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
-
-/* The user's name for a generated From when -F gives none, found as Postfix's fullname() and
- * sendmail find it: $NAME when it is set (set and empty: no name), else the GECOS field of
- * the passwd entry up to its first ',' (or ';' or '%', where both stop too), with each '&'
- * the login name, first letter capitalised. NULL for none. */
-static char *user_full_name(void)
-{
-	const char *env = getenv("NAME");
-	if (env)
-		return clean_name(xstrdup(env));
-	struct passwd *pw = getpwuid(getuid());
-	if (!pw || !pw->pw_gecos)
-		return NULL;
-	struct buf name = {0};
-	buf_puts(&name, "");
-	for (const char *c = pw->pw_gecos; *c && !strchr(",;%", *c); c++) {
-		if (*c != '&') {
-			buf_putc(&name, *c);
-		} else if (pw->pw_name && *pw->pw_name) {
-			char first = pw->pw_name[0];
-			buf_putc(&name, first >= 'a' && first <= 'z' ? (char)(first - 'a' + 'A') : first);
-			buf_puts(&name, pw->pw_name + 1);
-		}
-	}
-	return clean_name(buf_steal(&name));
 }
 
 /* What names composed text that is not UTF-8: the charset of the locale (LC_CTYPE, which main
@@ -285,8 +226,8 @@ static int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 	char *fqdn = !r->acct->domain || !r->acct->local_domains_set || r->acct->received
 		     ? host_fqdn() : NULL;
 	r->domain = xstrdup(r->acct->domain ? r->acct->domain : fqdn);
-	r->login = login_name();
-	r->full_name = user_full_name();
+	r->login = user_login(getuid(), true);
+	r->full_name = user_full_name(getuid(), getenv("NAME"));
 	/* copied: the next nl_langinfo call may overwrite its buffer */
 	snprintf(r->legacy_charset, sizeof r->legacy_charset, "%s", legacy_charset());
 	if (r->acct->received)
@@ -932,12 +873,16 @@ static int hand_over(const struct cli_opts *o, const struct diag *why, struct di
 		rc = maildrop_put_read(p, STDIN_FILENO, o->ignore_dots, &interrupted, d);
 	}
 	if (rc == EX_OK) {
+		/* -F, else the caller's $NAME; pickup takes the GECOS name of the uid otherwise */
+		char *name_env = o->full_name || !getenv("NAME") ? NULL
+				 : user_full_name(getuid(), getenv("NAME"));
 		struct maildrop_entry e = {
 			.created = time(NULL), .sender_given = o->sender_given, .sender = o->sender,
-			.full_name = o->full_name, .extract = o->extract, .ignore_dots = o->ignore_dots,
-			.rcpts = o->operands,
+			.full_name = o->full_name ? o->full_name : name_env, .extract = o->extract,
+			.ignore_dots = o->ignore_dots, .rcpts = o->operands,
 		};
 		rc = maildrop_put_commit(p, &e, name, sizeof name, d);
+		free(name_env);
 	}
 	maildrop_put_discard(p);
 	if (rc != EX_OK) {
@@ -1465,6 +1410,7 @@ static void pick_up_system_queue(struct run *r, bool report, struct diag *d)
 		.queue = r->queue,
 		.cfg = &r->cfg,
 		.domain = r->domain,
+		.received_host = r->received_host,
 		.aliases = r->aliases,
 		.local_domains = (const char *const *)r->local_domains.v,
 		.nlocal_domains = r->local_domains.n,

@@ -4,7 +4,6 @@
 #include "pickup.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +13,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
-
-/* The submitter's login name, from the uid the file's owner proves; a uid with no name is
- * still someone: "uid1234". */
-static char *login_of(uid_t uid)
-{
-	struct passwd *pw = getpwuid(uid);
-	if (pw && pw->pw_name && *pw->pw_name)
-		return xstrdup(pw->pw_name);
-	return xasprintf("uid%lu", (unsigned long)uid);
-}
+#include "user.h"
 
 /* Completes one locked entry and commits it to the queue. Returns EX_OK with *id; EX_DATAERR
  * when the entry cannot be a message (d says why: it is refused); another status when the
@@ -32,7 +22,7 @@ static int pick_one(const struct pickup_params *p, struct maildrop_item *it, cha
 		    char **login_out, struct diag *d)
 {
 	const struct maildrop_entry *e = maildrop_item_entry(it);
-	char *login = login_of(e->uid);
+	char *login = user_login(e->uid, false);
 	*login_out = login;
 	/* the account a send by that user would take: the one whose from is the sender */
 	struct mailbox mb = {0};
@@ -46,10 +36,14 @@ static int pick_one(const struct pickup_params *p, struct maildrop_item *it, cha
 		a = config_pick(p->cfg, NULL, NULL, d);
 	if (!a)
 		return EX_SOFTWARE;
+	/* the name of the uid the file's owner proves; the caller's $NAME came as full_name */
+	char *gecos = user_full_name(e->uid, NULL);
 	struct message_opts mo = {
 		.extract = e->extract,
 		.ignore_dots = e->ignore_dots,
-		.full_name = e->full_name,
+		.full_name = e->full_name ? e->full_name : gecos,
+		.received_host = a->received ? p->received_host : NULL,
+		.uid = (unsigned long)e->uid,
 		.sender_given = e->sender_given,
 		.sender = e->sender,
 		.default_from = a->from,
@@ -65,6 +59,7 @@ static int pick_one(const struct pickup_params *p, struct maildrop_item *it, cha
 	int rc = message_open_stream(&msg, &mo, maildrop_item_read, it, d);
 	if (rc != EX_OK) {
 		message_free(msg);
+		free(gecos);
 		return rc == EX_IOERR ? diag_set(d, EX_DATAERR, "%s", d->msg) : EX_DATAERR;
 	}
 	const struct envelope *env = message_envelope(msg);
@@ -105,6 +100,7 @@ static int pick_one(const struct pickup_params *p, struct maildrop_item *it, cha
 	}
 	spool_discard(s);
 	message_free(msg);
+	free(gecos);
 	return rc;
 }
 

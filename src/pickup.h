@@ -21,6 +21,8 @@ struct pickup_params {
 	struct queue *queue;		/* root's queue */
 	const struct config *cfg;	/* the account is picked by the sender, as a send does */
 	const char *domain;		/* qualification, when the account sets none */
+	const char *received_host;	/* the host a Received field names (where the
+					 * entry's account keeps received on), or NULL */
 	const struct aliases *aliases;
 	const char *const *local_domains;
 	size_t nlocal_domains;

@@ -676,16 +676,18 @@ open(p, "wb").write(data)
 	[ -f "$Q/q/$id.msg" ] && [ -f "$Q/q/$id.env" ]
 }
 
-@test "an envelope file without its message file: nothing sent, the run still succeeds" {
+@test "an envelope file without its message file: nothing sent, removed, the run still succeeds" {
 	local id other
 	id=$(enqueue r1@example.org)
 	other=$(enqueue r2@example.org)
 	rm "$Q/q/$id.msg"
 	run -0 postie -q
-	# taken for an entry delivered by a concurrent run in the meantime: no line
+	# what a delivered entry leaves when a run dies between its two unlinks (the .msg goes
+	# first): no message to send, so it goes, without a line unless -v
 	assert_output ''
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r2@example.org>"
-	[ "$(fixture_count)" -eq 1 ] && [ -f "$Q/q/$id.env" ]
+	[ "$(fixture_count)" -eq 1 ]
+	[ ! -e "$Q/q/$id.env" ]
 }
 
 @test "a message file without its envelope file is never sent and never deleted" {
@@ -700,23 +702,24 @@ open(p, "wb").write(data)
 	assert_output 'Mail queue is empty'
 }
 
-@test "half an entry older than an hour is reported by -q and mailq, never sent nor deleted" {
+@test "a message file older than an hour without its envelope is reported by -q and mailq, never sent nor deleted" {
 	local lone_msg lone_env
 	lone_msg=$(enqueue r1@example.org)
 	lone_env=$(enqueue r2@example.org)
 	rm "$Q/q/$lone_msg.env" "$Q/q/$lone_env.msg"
 	touch -d '61 minutes ago' "$Q/q/$lone_msg.msg" "$Q/q/$lone_env.env"
 	local m="$Q/q/$lone_msg.msg: its envelope file $lone_msg.env is missing"
-	local e="$Q/q/$lone_env.env: its message file $lone_env.msg is missing"
 	run -0 --separate-stderr postie -q
 	assert_output ''
-	# in readdir order, which is the file system's: compared sorted
-	assert_equal "$(sort <<<"$stderr")" "$(printf 'postie: %s: refused, not sent\n' "$m" "$e" | sort)"
+	# a lone .msg may be a commit or a move to failed/ cut short: kept, reported; a lone .env
+	# describes a message that is gone (a delivered entry's remnant): removed
+	assert_equal "$stderr" "postie: $m: refused, not sent"
 	nothing_sent
-	[ -f "$Q/q/$lone_msg.msg" ] && [ -f "$Q/q/$lone_env.env" ]
+	[ -f "$Q/q/$lone_msg.msg" ]
+	[ ! -e "$Q/q/$lone_env.env" ]
 	run -0 --separate-stderr postie -bp
 	assert_output 'Mail queue is empty'
-	assert_equal "$(sort <<<"$stderr")" "$(printf 'postie: %s\n' "$m" "$e" | sort)"
+	assert_equal "$stderr" "postie: $m"
 }
 
 @test "an old message file without its envelope is not reported while a run holds its lock" {

@@ -83,8 +83,12 @@ root_delivers_once() {
 	[ "$(fixture_count)" -eq 1 ]
 	assert_envelope "EHLO sys.example" "MAIL FROM:<$sender>" "RCPT TO:<b@example.org>"
 	run received_header
-	assert_line "From: $sender"
+	# the system users' GECOS name is their login (item 7 of issue 17: Postfix writes the same)
+	assert_line "From: ${sender%@*} <$sender>"
 	assert_line --regexp '^Message-ID: <.*@sys\.example>$'
+	# the trace names the uid that owns the entry, whoever completed the message first
+	assert_line --index 0 --regexp "^Received: by [^ ]+ \(postie, from userid $(id -u "${sender%@*}")\);$"
+	refute_line --regexp "^Received: .*from userid 0\)"
 	[ -z "$(ls -A "$WORLD/var/spool/postie/maildrop")" ]
 	run -0 as_root "$POSTIE" -q
 	[ "$(fixture_count)" -eq 1 ]
@@ -150,6 +154,18 @@ root_delivers_once() {
 	run received_header
 	assert_line 'From: Some One <someone@sys.example>'
 	refute_line --partial 'Bcc:'
+}
+
+@test "a handed-over message gets the caller's \$NAME in its From, and its Received names the caller's uid" {
+	system_conf_root_only
+	run -0 as_user nobody NAME='Jane Q. Doe' "$WORLD/postie" b@example.org <"$WORLD/msg"
+	assert_output --regexp "$(handed_line)"
+	run -0 as_root "$POSTIE" -q
+	[ "$(fixture_count)" -eq 1 ]
+	run received_header
+	assert_line 'From: "Jane Q. Doe" <nobody@sys.example>'
+	assert_line --index 0 --regexp "^Received: by [^ ]+ \(postie, from userid $(id -u nobody)\);$"
+	[ "$(grep -c '^Received:' <<<"$output")" -eq 1 ]
 }
 
 @test "a user's message through a file of their own keeps going to their own queue" {
