@@ -293,15 +293,6 @@ static void run_close(struct run *r)
 	free(r->queue_dir);
 }
 
-/* True for a relay URL whose host is on this machine. */
-static bool loopback_url(const char *url)
-{
-	const char *host = strstr(url, "://");
-	host = host ? host + 3 : url;
-	return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-	       strncmp(host, "[::1]", 5) == 0;
-}
-
 /* The progress line of a large send on a terminal: bytes sent, rate, time left. */
 #define PROGRESS_MIN_BYTES (4ULL * 1024 * 1024)
 
@@ -378,12 +369,12 @@ static int submitter_for(struct run *r, const struct account *a, struct submitte
 			return rc;
 	}
 	sp.secret = secret;
-	/* a password never travels without TLS: opportunistic is not enough beyond loopback */
-	bool all_loopback = true;
-	for (size_t i = 0; i < a->nrelay; i++)
-		all_loopback = all_loopback && loopback_url(a->relay[i]);
-	if ((secret || a->netrc) && sp.tls == SUBMIT_TLS_OPPORTUNISTIC && !all_loopback)
+	/* a password never travels without TLS: opportunistic is not enough beyond loopback (tls
+	 * off with a password is refused there by config_finish) */
+	if ((secret || a->netrc) && sp.tls == SUBMIT_TLS_OPPORTUNISTIC && !a->loopback) {
 		sp.tls = SUBMIT_TLS_REQUIRED;
+		sp.tls_for_secret = true;
+	}
 	*out = submitter_new(&sp);
 	config_secret_free(secret);
 	return EX_OK;

@@ -233,9 +233,9 @@ static bool relay_url_ok(const char *url, const char **host, const char **host_e
 	return *p == '\0';
 }
 
-/* localhost, 127.0.0.0/8 or ::1 (also as ::ffff:127.x.y.z): a password sent there does not
- * cross a network. Any other name, even one that resolves to loopback, is not trusted. */
-static bool relay_is_loopback(const char *url)
+/* The host is parsed out of the URL (relay_url_ok: scheme, host, port; no user@), then compared
+ * whole: a prefix ("127.", "localhost") would let 127.example.net or localhost2.localhost in. */
+bool config_relay_is_loopback(const char *url)
 {
 	const char *h, *e;
 	if (!relay_url_ok(url, &h, &e))
@@ -872,9 +872,10 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 	}
 	bool loopback = true, implicit_tls = false;
 	for (size_t i = 0; i < a->nrelay; i++) {
-		loopback = loopback && relay_is_loopback(a->relay[i]);
+		loopback = loopback && config_relay_is_loopback(a->relay[i]);
 		implicit_tls = implicit_tls || strncmp(a->relay[i], "smtps://", 8) == 0;
 	}
+	a->loopback = loopback;
 	a->tls = (enum tls_mode)NUM(K_TLS, loopback ? TLS_OPPORTUNISTIC : TLS_REQUIRED);
 	a->tls_verify = NUM(K_TLS_VERIFY, 1);
 	a->tls_ca_file = STR(K_TLS_CA_FILE);

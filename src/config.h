@@ -33,6 +33,8 @@ struct account {
 	const char *name;		/* the account's name; NULL for the top-level settings */
 	const char *const *relay;	/* URLs in failover order, at least one */
 	size_t nrelay;
+	bool loopback;			/* every relay is loopback (config_relay_is_loopback): only
+					 * then may a password go without TLS */
 	enum tls_mode tls;		/* default TLS_REQUIRED; TLS_OPPORTUNISTIC when tls is not set
 					 * and every relay is loopback */
 	bool tls_verify;		/* default true */
@@ -134,6 +136,15 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
  * smtps:// relay, oauth2 with a mechanism that is not XOAUTH2 or OAUTHBEARER.
  * Errors: EX_CONFIG "file:line: what is wrong" (the line of the key at fault). */
 int config_finish(struct config *c, struct diag *d);
+
+/* True when url is a valid relay URL (smtp:// or smtps://, host, optional port, no user@)
+ * whose host is on this machine by its very spelling, so that a password sent there in clear
+ * text crosses no network: the name localhost (any case, with or without one trailing dot), an
+ * IPv4 address of 127.0.0.0/8 in dotted-quad form, or ::1 in brackets in any of its textual
+ * forms (also ::ffff:127.x.y.z). Anything else is false, even a name that resolves to
+ * loopback (127.example.net, localhost.example.org, foo.localhost): what a name resolves to is
+ * the resolver's say, and may change. Also false for an invalid URL. */
+bool config_relay_is_loopback(const char *url);
 
 /* The settings to use: the account named account_name (--account) when not NULL; else the
  * first account (in the order the files name them) whose own `from` has the addr-spec sender

@@ -28,6 +28,7 @@ struct submitter {
 	long timeout;
 	const volatile sig_atomic_t *cancel;
 	enum submit_tls tls;
+	bool tls_for_secret;
 	bool tls_verify;
 	char *tls_ca_file, *tls_cert, *tls_key;
 	char *user, *secret, *auth, *netrc;
@@ -310,6 +311,7 @@ struct submitter *submitter_new(const struct submit_params *p)
 	s->timeout = p->timeout;
 	s->cancel = p->cancel;
 	s->tls = p->tls;
+	s->tls_for_secret = p->tls_for_secret;
 	s->tls_verify = p->tls_verify;
 	s->tls_ca_file = copy_or_null(p->tls_ca_file);
 	s->tls_cert = copy_or_null(p->tls_cert);
@@ -541,6 +543,10 @@ static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 		return fail(s, d, EX_NOPERM, false, "authentication failed (%s)", why);
 	/* the server and the configuration disagree: someone has to look (or it is an attack) */
 	case CURLE_USE_SSL_FAILED:
+		if (s->tls_for_secret)
+			return fail(s, d, EX_CONFIG, false,
+				    "offers no STARTTLS, and a password goes without TLS only to a "
+				    "loopback relay (%s)", why);
 		return fail(s, d, EX_CONFIG, false, "offers no STARTTLS and tls is required (%s)", why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 		return fail(s, d, EX_CONFIG, false, "TLS certificate not trusted (%s)", why);

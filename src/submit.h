@@ -27,6 +27,8 @@ struct submit_params {
 	long timeout;			/* seconds to connect and to wait for each reply */
 	const volatile sig_atomic_t *cancel;	/* when it becomes non-zero, the transfer stops */
 	enum submit_tls tls;
+	bool tls_for_secret;		/* tls is REQUIRED only because a password goes to a relay
+					 * that is not loopback: the error says so */
 	bool tls_verify;		/* false: no certificate or host name check (warned) */
 	const char *tls_ca_file;	/* replaces the system trust store, or NULL */
 	const char *tls_cert, *tls_key;	/* a client certificate, or NULL */

@@ -1,6 +1,7 @@
 /* config_test.c: the configuration: every key valid and invalid, quoting, accounts and their
- * inheritance, layering over several files, the account choice, the TLS rules, durations,
- * password-command and the permission rule for files that hold a password. */
+ * inheritance, layering over several files, the account choice, the TLS rules and what counts as
+ * a loopback relay, durations, password-command and the permission rule for files that hold a
+ * password. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -304,6 +305,80 @@ static const struct account *pick(const char *name, const char *sender)
 {
 	memset(&d, 0, sizeof d);
 	return config_pick(&c, name, sender, &d);
+}
+
+/* config_relay_is_loopback: the host is parsed whole; a prefix of a name is not loopback. */
+static const struct {
+	const char *url;
+	bool loopback;
+} loopbacks[] = {
+	{ "smtp://localhost", true },
+	{ "smtp://LOCALHOST", true },
+	{ "smtp://LocalHost:25", true },
+	{ "smtp://localhost.", true },
+	{ "smtp://localhost.:2525/", true },
+	{ "smtps://localhost:465", true },
+	{ "smtp://localhost:25", true },
+	{ "smtp://127.0.0.1", true },
+	{ "smtp://127.0.0.1:25", true },
+	{ "smtp://127.1.2.3", true },
+	{ "smtp://127.255.255.255:587/", true },
+	{ "smtp://[::1]", true },
+	{ "smtp://[::1]:25", true },
+	{ "smtp://[0:0:0:0:0:0:0:1]:25", true },
+	{ "smtp://[::ffff:127.0.0.1]", true },
+	/* names that begin like loopback, and are not */
+	{ "smtp://127.example.net", false },
+	{ "smtp://127.example.net:25", false },
+	{ "smtp://localhost.mail.example.com", false },
+	{ "smtp://localhost.mail.example.com:25", false },
+	{ "smtp://localhost2.localhost", false },
+	{ "smtp://localhost2.localhost:25", false },
+	{ "smtp://foo.localhost", false },
+	{ "smtp://localhost..", false },
+	{ "smtp://127.0.0.1.example.com", false },
+	{ "smtp://127.0.0.1.example.com:25", false },
+	{ "smtp://127.0.0.1.", false },
+	{ "smtp://1270.0.0.1", false },
+	{ "smtp://127.1", false },
+	{ "smtp://0127.0.0.1", false },
+	{ "smtp://127.000.000.001", false },
+	{ "smtp://128.0.0.1", false },
+	{ "smtp://[::2]", false },
+	{ "smtp://[::2]:25", false },
+	{ "smtp://[::ffff:128.0.0.1]", false },
+	{ "smtp://mail.example.org", false },
+	/* not a relay URL: no user@, no other scheme, no stray port */
+	{ "smtp://user@localhost", false },
+	{ "smtp://user@127.0.0.1:25", false },
+	{ "smtp://mail.example.org@localhost", false },
+	{ "smtp://localhost@mail.example.org", false },
+	{ "http://localhost", false },
+	{ "localhost", false },
+	{ "localhost:25", false },
+	{ "127.0.0.1", false },
+	{ "smtp://localhost:0", false },
+	{ "smtp://localhost:65536", false },
+	{ "smtp://localhost:25x", false },
+	{ "smtp://[::1", false },
+	{ "smtp://::1", false },
+	{ "", false },
+};
+
+static void test_loopback(void)
+{
+	for (size_t i = 0; i < sizeof loopbacks / sizeof loopbacks[0]; i++)
+		ok(config_relay_is_loopback(loopbacks[i].url) == loopbacks[i].loopback,
+		   "loopback: '%s' is %s", loopbacks[i].url, loopbacks[i].loopback ? "loopback" : "not");
+	/* the account's field, with which a password is allowed without TLS: every relay */
+	is_int(load("relay smtp://127.0.0.1\nrelay smtp://[::1]:25\nrelay smtp://localhost\n"),
+	       EX_OK, "three loopback relays parse");
+	ok(pick(NULL, NULL)->loopback, "loopback: an account whose relays are all loopback");
+	is_int(load("relay smtp://127.0.0.1\nrelay smtp://localhost2.localhost\n"), EX_OK,
+	       "a loopback and another relay parse");
+	ok(!pick(NULL, NULL)->loopback, "loopback: not when one relay of the list is not");
+	is_int(load(""), EX_OK, "no relay parses");
+	ok(pick(NULL, NULL)->loopback, "loopback: the default relay, " CONFIG_DEFAULT_RELAY);
 }
 
 static void test_values(void)
@@ -746,6 +821,7 @@ int main(void)
 	setenv("HOME", "/home/tester", 1);
 	test_values();
 	test_errors();
+	test_loopback();
 	test_pick();
 	test_secrets();
 	test_durations_and_splits();
