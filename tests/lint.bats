@@ -53,3 +53,14 @@ lint_shapes() { "${PYTHON3:-python3}" "$SRC/tests/lint-shapes" "$@"; }
 	run -2 lint_shapes
 	assert_output 'usage: lint-shapes [--functions] FILE...'
 }
+
+@test "lint-shapes checks functions too: always in a .bash file, in a .bats file with --functions" {
+	run -1 lint_shapes "$SHAPES/helper.bash"
+	assert_output - <<-EOF
+		$SHAPES/helper.bash:3: a \`!\` command that is not the last of the test never fails it: use \`run ! cmd\`
+		$SHAPES/helper.bash:4: an \`&&\` list that is not the last of the test never fails it: one check per line
+	EOF
+	run -0 lint_shapes "$SHAPES/functions.bats"
+	run -1 lint_shapes --functions "$SHAPES/functions.bats"
+	assert_output "$SHAPES/functions.bats:5: an \`&&\` list that is not the last of the test never fails it: one check per line"
+}
