@@ -376,7 +376,7 @@ PY
 	local id
 	id=$(queued)
 	[ "$(grep -c '^rcpt <u[0-9]*@example\.net>$' "$Q/q/$id.env")" -eq 100000 ]
-	! grep -q '^Bcc' "$Q/q/$id.msg"
+	run -1 grep -q '^Bcc' "$Q/q/$id.msg"
 }
 
 @test "100,000 recipients in -t headers are delivered, every one once" {
@@ -447,10 +447,11 @@ PY
 	# not under `run`: its command substitution would hand postie a pipe as fd 0
 	local status=0
 	"$POSTIE" -f a@example.org b@example.org <&- 2>"$BATS_TEST_TMPDIR/err" || status=$?
-	[ "$status" -eq 0 ] && [ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$status" -eq 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	run received_body
 	assert_output ''
-	! grep -q 'relay\|queue' "$(fixture_data_file)"
+	run -1 grep -q 'relay\|queue' "$(fixture_data_file)"
 }
 
 @test "stdin a directory exits 74; nothing is sent or queued" {
@@ -504,11 +505,13 @@ PY
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output --regexp '^postie: (reading the message: Input/output error|interrupted before the whole message was read; nothing was queued)$'
 	# the header was read, so the transaction had begun: it must end without the final dot
-	[ "$(fixture_count)" -eq 0 ] && [ "$(fixture_count rejected)" -eq 0 ] && [ "$(fixture_count dropped)" -eq 0 ]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(fixture_count rejected)" -eq 0 ]
+	[ "$(fixture_count dropped)" -eq 0 ]
 	local wire
 	for wire in "$SMTP_DIR"/sessions/*.wire; do
 		[ -e "$wire" ] || continue
-		! cmp -s <(tail -c 5 "$wire") <(printf '\r\n.\r\n')
+		run -1 cmp -s <(tail -c 5 "$wire") <(printf '\r\n.\r\n')
 	done
 	nothing_queued
 }
@@ -520,7 +523,7 @@ PY
 	[ "$status" -eq 67 ]
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
 	assert_data "$EXPECTED"
-	! grep -q 'postie' "$SMTP_DIR"/sessions/*.wire
+	run -1 grep -q 'postie' "$SMTP_DIR"/sessions/*.wire
 	[ "$(ls "$Q/failed" | grep -c '\.env$')" -eq 1 ]
 	status=0
 	"$POSTIE" -bp <&- >&- 2>&- || status=$?
@@ -650,13 +653,18 @@ enqueue() {
 	local a b
 	a=$(enqueue r1@example.org)
 	b=$(enqueue r2@example.org)
-	head -c 40 "$Q/q/$a.env" >"$BATS_TEST_TMPDIR/t" && cat "$BATS_TEST_TMPDIR/t" >"$Q/q/$a.env"
-	head -n 3 "$Q/q/$b.env" >"$BATS_TEST_TMPDIR/t" && cat "$BATS_TEST_TMPDIR/t" >"$Q/q/$b.env"
+	head -c 40 "$Q/q/$a.env" >"$BATS_TEST_TMPDIR/t"
+	cat "$BATS_TEST_TMPDIR/t" >"$Q/q/$a.env"
+	head -n 3 "$Q/q/$b.env" >"$BATS_TEST_TMPDIR/t"
+	cat "$BATS_TEST_TMPDIR/t" >"$Q/q/$b.env"
 	run -0 postie -q
 	assert_line "postie: $Q/q/$a.env: line 2: no line end: refused, not sent"
 	assert_line "postie: $Q/q/$b.env: incomplete entry: refused, not sent"
 	nothing_sent
-	[ -f "$Q/q/$a.msg" ] && [ -f "$Q/q/$b.msg" ] && [ -f "$Q/q/$a.env" ] && [ -f "$Q/q/$b.env" ]
+	[ -f "$Q/q/$a.msg" ]
+	[ -f "$Q/q/$b.msg" ]
+	[ -f "$Q/q/$a.env" ]
+	[ -f "$Q/q/$b.env" ]
 	run -0 postie -bp
 	assert_line "postie: $Q/q/$a.env: line 2: no line end"
 }
@@ -677,9 +685,9 @@ open(p, "wb").write(data)
 }
 
 @test "an envelope file without its message file: nothing sent, removed, the run still succeeds" {
-	local id other
+	local id
 	id=$(enqueue r1@example.org)
-	other=$(enqueue r2@example.org)
+	enqueue r2@example.org >/dev/null
 	rm "$Q/q/$id.msg"
 	run -0 postie -q
 	# what a delivered entry leaves when a run dies between its two unlinks (the .msg goes
@@ -771,7 +779,8 @@ open(p, "wb").write(data)
 	run -0 postie -q
 	assert_output "postie: queue entry $id expired; moved to failed/"
 	nothing_sent
-	[ -f "$Q/failed/$id.msg" ] && [ -f "$Q/failed/$id.env" ]
+	[ -f "$Q/failed/$id.msg" ]
+	[ -f "$Q/failed/$id.env" ]
 	grep -q '^attempts 1000000$' "$Q/failed/$id.env"
 }
 
@@ -780,7 +789,8 @@ open(p, "wb").write(data)
 @test "a relay whose greeting is 220- continuation lines forever: queued at once, not hung" {
 	relay_start continuation
 	POSTIE_RELAY=smtp://127.0.0.1:$RELAY_PORT postie_config 'timeout 2'
-	local t0=$(now_ms)
+	local t0
+	t0=$(now_ms)
 	post 0 -f a@example.org b@example.org
 	(($(now_ms) - t0 < 10000))
 	assert_output --regexp "^postie: smtp://127\.0\.0\.1:$RELAY_PORT unavailable \(connection lost during the greeting \(Too large response headers.*\)\)$QUEUED"
@@ -791,7 +801,8 @@ open(p, "wb").write(data)
 @test "a relay whose one greeting line never ends: queued at once, not hung" {
 	relay_start noeol
 	POSTIE_RELAY=smtp://127.0.0.1:$RELAY_PORT postie_config 'timeout 2'
-	local t0=$(now_ms)
+	local t0
+	t0=$(now_ms)
 	post 0 -f a@example.org b@example.org
 	(($(now_ms) - t0 < 10000))
 	assert_output --regexp "^postie: smtp://127\.0\.0\.1:$RELAY_PORT unavailable \(.*greeting.*\)$QUEUED"
@@ -802,9 +813,11 @@ open(p, "wb").write(data)
 @test "a relay that drips a greeting line forever: the timeout still fires, queued" {
 	relay_start drip
 	POSTIE_RELAY=smtp://127.0.0.1:$RELAY_PORT postie_config 'timeout 2'
-	local t0=$(now_ms)
+	local t0
+	t0=$(now_ms)
 	post 0 -f a@example.org b@example.org
-	local took=$(($(now_ms) - t0))
+	local took
+	took=$(($(now_ms) - t0))
 	((took >= 1900 && took < 10000)) || fail "took ${took} ms"
 	assert_output --regexp "^postie: smtp://127\.0\.0\.1:$RELAY_PORT unavailable \(timed out waiting for the greeting \(.*\)\)$QUEUED"
 	[ "$(count_queued)" -eq 1 ]
@@ -813,11 +826,14 @@ open(p, "wb").write(data)
 
 @test "a relay that never answers: queued after the 2 s timeout" {
 	fixture_fault delay greeting 10
-	local t0=$(now_ms)
+	local t0
+	t0=$(now_ms)
 	post 0 -f a@example.org b@example.org
-	local took=$(($(now_ms) - t0))
+	local took
+	took=$(($(now_ms) - t0))
 	((took >= 1900 && took < 8000)) || fail "took ${took} ms"
 	assert_output --regexp "^postie: $relay unavailable \(timed out waiting for the greeting \(.*\)\)$QUEUED"
-	[ "$(count_queued)" -eq 1 ] && [ "$(fixture_count)" -eq 0 ]
+	[ "$(count_queued)" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
 	assert_file_bytes "$Q/q/$(queued).msg" "$EXPECTED"
 }

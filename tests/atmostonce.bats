@@ -14,7 +14,6 @@ setup() {
 	fixture_reset
 	postie_config 'timeout 3'
 	Q=$BATS_TEST_TMPDIR/queue
-	relay="smtp://127.0.0.1:$SMTP_PORT"
 	T=2000000000
 	NS_PID=
 }

@@ -382,7 +382,8 @@ print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
 	assert_line --index 5 --regexp '^250 2\.0\.0 (Ok: )?queued as [0-9a-f-]+$'
 	id=$(sed -n 's/^250 2\.0\.0 .*queued as \([0-9a-f-]*\)$/\1/p' <<<"$output")
 	[ "$(fixture_count)" -eq 0 ]
-	[ -f "$Q/q/$id.msg" ] && [ -f "$Q/q/$id.env" ]
+	[ -f "$Q/q/$id.msg" ]
+	[ -f "$Q/q/$id.env" ]
 	grep -qx 'rcpt <b@example.org>' "$Q/q/$id.env"
 	grep -q '^queued' "$Q/q/$id.msg"
 }
@@ -403,7 +404,8 @@ print("exit", p.wait(), "fast" if time.monotonic() - t0 < 10 else "slow")
 	bs 0 'HELO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: no\r\n\r\nrefused\r\n.\r\nQUIT\r\n'
 	assert_line --index 5 '554 5.7.1 no'
 	assert_line --index 6 '221 2.0.0 Bye'
-	[ "$(fixture_count)" -eq 0 ] && [ "$(fixture_count rejected)" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(fixture_count rejected)" -eq 1 ]
 	[ -z "$(ls -A "$Q/q" 2>/dev/null)" ]
 }
 

@@ -84,6 +84,7 @@ man_refused_options() {
 
 # Runs the bash completion for a command line; the last word is the one being completed.
 complete_bash() {
+	# shellcheck source=SCRIPTDIR/../completions/postie
 	source "$POSTIE_SRCDIR/completions/postie"
 	COMP_WORDS=("$@")
 	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
@@ -195,6 +196,7 @@ assert_same_options_as_help() {
 }
 
 @test "the bash completion registers _postie for postie" {
+	# shellcheck source=SCRIPTDIR/../completions/postie
 	source "$POSTIE_SRCDIR/completions/postie"
 	run complete -p postie
 	assert_output 'complete -F _postie postie'
@@ -396,7 +398,7 @@ account_configs() {
 	assert_line --regexp '^-odq'$'\t'
 	assert_line --regexp '^-odi'$'\t'
 	assert_line --regexp '^-odb'$'\t'
-	HOME=$BATS_TEST_TMPDIR POSTIE_CONFIG= XDG_CONFIG_HOME= \
+	HOME=$BATS_TEST_TMPDIR POSTIE_CONFIG='' XDG_CONFIG_HOME='' \
 		run fish --no-config -c 'source $argv[1]; complete -C"postie --account al"' "$POSTIE_SRCDIR/completions/postie.fish"
 	assert_output ''
 }

@@ -80,7 +80,7 @@ PY
 	while IFS= read -r line; do
 		[ "${#line}" -le 78 ] || { echo "too long: $line"; false; }
 	done < <(received_header)
-	LC_ALL=C grep -q $'[\x80-\xff]' <(received_header) && false || true
+	run -1 env LC_ALL=C grep -q $'[\x80-\xff]' <(received_header)
 }
 
 @test "a long ASCII subject is folded at spaces and unfolds back" {
@@ -146,7 +146,8 @@ PY
 	printf -v cmd '%q -s typed me@example.org 2>%q; echo $? >%q' "$POSTIE" \
 		"$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/rc"
 	printf 'a\n.\n' | SHELL=/bin/sh timeout 20 script -qec "$cmd" /dev/null >/dev/null
-	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ] && [ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/rc")" = 0 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	run received_body
 	assert_output 'a'
 	printf -v cmd '%q -i -s typed me@example.org 2>%q; echo $? >%q' "$POSTIE" \

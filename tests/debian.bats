@@ -52,6 +52,7 @@ as_root() {
 
 # The one file a glob names, or a failure.
 the_deb() {
+	# shellcheck disable=SC2206 # $1 is a glob on purpose
 	local files=("$DEBS"/$1)
 	[[ ${#files[@]} -eq 1 && -f ${files[0]} ]] || fail "no single $1 in $DEBS (run the build test first)"
 	printf '%s\n' "${files[0]}"

@@ -107,7 +107,7 @@ HEAD_CRLF='From: a@example.org\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessa
 	long=.$(head -c 200000 /dev/zero | tr '\0' 'y')
 	message "$HEAD"'%s\r\n.\r\nend\r\n' "$long"
 	post 0 -i bob@example.org
-	printf "$HEAD_CRLF" >"$BATS_TEST_TMPDIR/expected"
+	printf '%b' "$HEAD_CRLF" >"$BATS_TEST_TMPDIR/expected"
 	/usr/bin/python3 -c '
 import sys
 line = b"." + b"y" * 200000

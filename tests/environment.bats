@@ -133,7 +133,8 @@ while True:
 		[[ -s $dir/port ]] && break
 		sleep 0.1
 	done
-	local proxy=socks5h://127.0.0.1:$(<"$dir/port")
+	local proxy
+	proxy=socks5h://127.0.0.1:$(<"$dir/port")
 	run as_nobody all_proxy="$proxy" ALL_PROXY="$proxy" smtp_proxy="$proxy" SMTP_PROXY="$proxy" \
 		"$WORLD/postie" -f nobody@sys.example b@example.org <"$WORLD/msg"
 	assert_success

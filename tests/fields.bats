@@ -157,7 +157,7 @@ make_locale() {
 
 @test "NAME set and empty, or a GECOS field with no name, gives a From without a name" {
 	message 'Subject: s\n\nbody\n'
-	NAME= post 0 b@example.org
+	NAME='' post 0 b@example.org
 	run received_header
 	assert_line --index 1 "From: $ME@example.net"
 	fixture_reset

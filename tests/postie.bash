@@ -5,6 +5,7 @@ bats_require_minimum_version 1.5.0
 
 # Writes its arguments, printf-interpreted (\r, \n, \x..), to $BATS_TEST_TMPDIR/msg.
 message() {
+	# shellcheck disable=SC2059 # the arguments are a printf format on purpose: \r, \n, \x.. and %s
 	printf "$@" >"$BATS_TEST_TMPDIR/msg"
 }
 
@@ -19,6 +20,7 @@ post() {
 assert_data() {
 	local n=1
 	if [ "$1" = -n ]; then n=$2; shift 2; fi
+	# shellcheck disable=SC2059 # as message(): the arguments are a printf format
 	printf "$@" >"$BATS_TEST_TMPDIR/expected"
 	if ! cmp -s "$BATS_TEST_TMPDIR/expected" "$(fixture_data_file "$n")"; then
 		echo "--- expected"; od -c "$BATS_TEST_TMPDIR/expected" | head -40

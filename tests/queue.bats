@@ -31,7 +31,8 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	post 0 -f a@example.org b@example.org
 	assert_output --regexp "^postie: smtp://127\.0\.0\.1:1 unavailable \(cannot connect \(.*\)\); queued as [0-9]{8}-[0-9]{6}-[0-9a-f]{8}, delivered by 'postie -q'$"
 	id=$(queued_id)
-	[ "$(count_queued)" -eq 1 ] && [ "$(queued)" = "$id" ]
+	[ "$(count_queued)" -eq 1 ]
+	[ "$(queued)" = "$id" ]
 	assert_file_bytes "$Q/q/$id.msg" "$EXPECTED"
 	run env_of "$id"
 	assert_line --index 0 'postie-queue 1'
@@ -41,8 +42,10 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	assert_line 'relay smtp://127.0.0.1:1'
 	assert_line 'attempts 1'
 	assert_line --regexp '^last-error smtp://127\.0\.0\.1:1 cannot connect'
-	[ "$(stat -c %a "$Q")" = 700 ] && [ "$(stat -c %a "$Q/q")" = 700 ]
-	[ "$(stat -c %a "$Q/q/$id.msg")" = 600 ] && [ "$(stat -c %a "$Q/q/$id.env")" = 600 ]
+	[ "$(stat -c %a "$Q")" = 700 ]
+	[ "$(stat -c %a "$Q/q")" = 700 ]
+	[ "$(stat -c %a "$Q/q/$id.msg")" = 600 ]
+	[ "$(stat -c %a "$Q/q/$id.env")" = 600 ]
 	[ -z "$(ls -A "$Q/tmp")" ]
 }
 
@@ -79,7 +82,8 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	assert_line --index 1 --regexp "^postie: saved as $Q/failed/[0-9a-f-]+\.msg$"
 	[ "${#lines[@]}" -eq 2 ]
 	assert_envelope "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>" "RCPT TO:<d@example.org>"
-	[ "$(count_queued)" -eq 0 ] && [ "$(count_failed)" -eq 1 ]
+	[ "$(count_queued)" -eq 0 ]
+	[ "$(count_failed)" -eq 1 ]
 	run env_of "$(failed)" failed
 	assert_line 'rcpt <c@example.org>'
 	assert_line "last-error $relay refused <c@example.org>: 550 5.1.1 no such user"
@@ -100,7 +104,8 @@ queued_id() { sed -n 's/.*queued as \([0-9a-f-]*\).*/\1/p' <<<"$output" | head -
 	fixture_fault eod '554 5.7.1 spam'
 	post 69 -f a@example.org b@example.org
 	assert_output --regexp "^postie: $relay refused the message: 554 5\.7\.1 spam; saved as $Q/failed/[0-9a-f-]+\.msg$"
-	[ "$(count_failed)" -eq 1 ] && [ "$(count_queued)" -eq 0 ]
+	[ "$(count_failed)" -eq 1 ]
+	[ "$(count_queued)" -eq 0 ]
 	assert_file_bytes "$Q/failed/$(failed).msg" "$EXPECTED"
 }
 
@@ -163,7 +168,8 @@ for i in range(50 * 1024 * 1024 // len(line)):
 @test "-odq queues without connecting; postie -q then delivers it" {
 	post 0 -odq -f a@example.org b@example.org
 	assert_output ''
-	[ "$(count_queued)" -eq 1 ] && [ ! -e "$SMTP_DIR/sessions/1.wire" ]
+	[ "$(count_queued)" -eq 1 ]
+	[ ! -e "$SMTP_DIR/sessions/1.wire" ]
 	run env_of "$(queued)"
 	assert_line 'attempts 0'
 	run -0 postie -q
@@ -214,8 +220,10 @@ for i in range(50 * 1024 * 1024 // len(line)):
 	fixture_fault delay eod 0.05
 	postie -q & p1=$!
 	postie -q & p2=$!
-	wait $p1 && wait $p2
-	[ "$(fixture_count)" -eq 30 ] && [ "$(count_queued)" -eq 0 ]
+	wait $p1
+	wait $p2
+	[ "$(fixture_count)" -eq 30 ]
+	[ "$(count_queued)" -eq 0 ]
 	run bash -c "cat '$SMTP_DIR'/messages/*/envelope | grep '^RCPT' | sort | uniq -d"
 	assert_output ''
 }
@@ -267,7 +275,8 @@ for i in range(50 * 1024 * 1024 // len(line)):
 @test "a send that works delivers what is due for the same relay over the same connection" {
 	post 0 -odq -f a@example.org queued@example.org
 	post 0 -f a@example.org now@example.org
-	[ "$(fixture_count)" -eq 2 ] && [ "$(count_queued)" -eq 0 ]
+	[ "$(fixture_count)" -eq 2 ]
+	[ "$(count_queued)" -eq 0 ]
 	[ "$(ls "$SMTP_DIR/sessions" | grep -c '\.wire$')" -eq 1 ]
 	assert_envelope -n 1 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<now@example.org>"
 	assert_envelope -n 2 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<queued@example.org>"
@@ -305,7 +314,9 @@ for i in range(50 * 1024 * 1024 // len(line)):
 	fixture_reset
 	POSTIE_NOW=$((now + 5 * 86400)) run -0 postie -q
 	assert_output --regexp '^postie: queue entry .* expired; moved to failed/$'
-	[ "$(fixture_count)" -eq 0 ] && [ "$(count_queued)" -eq 0 ] && [ "$(count_failed)" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(count_queued)" -eq 0 ]
+	[ "$(count_failed)" -eq 1 ]
 	run env_of "$(failed)" failed
 	assert_line --regexp '^last-error expired after 5 days in the queue; last error: .*421 4\.3\.2 down$'
 	postie_config 'queue-lifetime 1h'
@@ -319,12 +330,14 @@ for i in range(50 * 1024 * 1024 // len(line)):
 @test "tampered entries are refused and reported, never sent: symlink, hard link, wrong owner" {
 	for i in 1 2 3; do post 0 -odq -f a@example.org "r$i@example.org"; done
 	mapfile -t ids < <(queued)
-	mv "$Q/q/${ids[0]}.msg" "$BATS_TEST_TMPDIR/elsewhere" && ln -s "$BATS_TEST_TMPDIR/elsewhere" "$Q/q/${ids[0]}.msg"
+	mv "$Q/q/${ids[0]}.msg" "$BATS_TEST_TMPDIR/elsewhere"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$Q/q/${ids[0]}.msg"
 	ln "$Q/q/${ids[1]}.msg" "$BATS_TEST_TMPDIR/second-link"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown nobody "$Q/q/${ids[2]}.msg"
 	else
-		cp "$Q/q/${ids[2]}.msg" "$BATS_TEST_TMPDIR/x" && ln -sf "$BATS_TEST_TMPDIR/x" "$Q/q/${ids[2]}.msg"
+		cp "$Q/q/${ids[2]}.msg" "$BATS_TEST_TMPDIR/x"
+		ln -sf "$BATS_TEST_TMPDIR/x" "$Q/q/${ids[2]}.msg"
 	fi
 	run -0 postie -q
 	assert_line "postie: $Q/q/${ids[0]}.msg: a symbolic link: refused, not sent"
@@ -336,8 +349,10 @@ for i in range(50 * 1024 * 1024 // len(line)):
 @test "a FIFO in place of a queue file is refused without waiting for a writer" {
 	for i in 1 2; do post 0 -odq -f a@example.org "r$i@example.org"; done
 	mapfile -t ids < <(queued)
-	rm "$Q/q/${ids[0]}.env" && mkfifo -m 600 "$Q/q/${ids[0]}.env"
-	rm "$Q/q/${ids[1]}.msg" && mkfifo -m 600 "$Q/q/${ids[1]}.msg"
+	rm "$Q/q/${ids[0]}.env"
+	mkfifo -m 600 "$Q/q/${ids[0]}.env"
+	rm "$Q/q/${ids[1]}.msg"
+	mkfifo -m 600 "$Q/q/${ids[1]}.msg"
 	run -0 timeout 20 "$POSTIE" -q
 	assert_line "postie: $Q/q/${ids[0]}.env: not a regular file: refused, not sent"
 	assert_line "postie: $Q/q/${ids[1]}.msg: not a regular file: refused, not sent"
@@ -417,7 +432,8 @@ assert "421 4.3.2 down" in e["last_error"], e
 	[ "$status" -ne 0 ]
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output --regexp 'interrupted before the whole message was read; nothing was queued'
-	[ "$(count_queued)" -eq 0 ] && [ "$(fixture_count)" -eq 0 ]
+	[ "$(count_queued)" -eq 0 ]
+	[ "$(fixture_count)" -eq 0 ]
 	[ -z "$(ls -A "$Q/tmp")" ]
 }
 
@@ -478,6 +494,7 @@ assert "421 4.3.2 down" in e["last_error"], e
 	postie_config 'max-recipients 2'
 	post 0 -odq -f a@example.org r1@example.org r2@example.org r3@example.org
 	run -0 postie -q
-	[ "$(fixture_count)" -eq 2 ] && [ "$(count_queued)" -eq 0 ]
+	[ "$(fixture_count)" -eq 2 ]
+	[ "$(count_queued)" -eq 0 ]
 	assert_envelope -n 2 "EHLO example.net" "MAIL FROM:<a@example.org>" "RCPT TO:<r3@example.org>"
 }

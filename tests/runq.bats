@@ -122,6 +122,7 @@ assert_due_run_waits() {
 		fixture_fault greeting '421 4.3.2 down'
 		POSTIE_NOW=$T post 0 -f a@example.org b@example.org
 		rm "$SMTP_DIR/faults"
+		# shellcheck disable=SC2086 # $cmd is a command line: split on purpose
 		POSTIE_NOW=$T run -0 $cmd
 		n=$((n + 1))
 		[ "$(fixture_count)" -eq "$n" ]

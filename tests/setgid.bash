@@ -65,6 +65,7 @@ as_nobody() {
 
 # as_nobody_file NAME TEXT: a file of nobody's own under $WORLD (printf-interpreted), mode 0600.
 as_nobody_file() {
+	# shellcheck disable=SC2059 # TEXT is printf-interpreted on purpose
 	printf "$2" >"$WORLD/$1"
 	chown nobody:nogroup "$WORLD/$1"
 	chmod 600 "$WORLD/$1"
