@@ -1,5 +1,6 @@
 /* app.h: one function per mode; the orchestrator that turns parsed options into configuration,
- * message and submission. It prints nothing itself: errors go up in struct diag. */
+ * message and submission. Its status lines go out through log.h; the error that ends a mode goes
+ * up in struct diag, which cmd/postie.c prints once. */
 #ifndef POSTIE_APP_H
 #define POSTIE_APP_H
 

@@ -18,7 +18,6 @@ struct lineio {
 	size_t start, end;	/* unread bytes are buf[start, end) */
 	bool eof;
 	bool lone_cr_breaks;
-	unsigned long long consumed;
 	char buf[LINEIO_BUFSIZE];
 };
 
@@ -41,7 +40,6 @@ struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 	r->start = r->end = 0;
 	r->eof = false;
 	r->lone_cr_breaks = true;
-	r->consumed = 0;
 	r->cancel = NULL;
 	return r;
 }
@@ -69,11 +67,6 @@ void lineio_free(struct lineio *r)
 	free(r);
 }
 
-unsigned long long lineio_consumed(const struct lineio *r)
-{
-	return r->consumed;
-}
-
 /* Moves the unread bytes to the front and reads more behind them. */
 static int refill(struct lineio *r)
 {
@@ -88,7 +81,6 @@ static int refill(struct lineio *r)
 	if (got == 0)
 		r->eof = true;
 	r->end += (size_t)got;
-	r->consumed += (unsigned long long)got;
 	return 0;
 }
 

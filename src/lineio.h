@@ -37,7 +37,4 @@ void lineio_set_lone_cr_breaks(struct lineio *r, bool on);
  * Returns 1 for a piece, 0 at the end of input, -1 on a read error (errno set). */
 int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol);
 
-/* Total bytes read from the source so far. */
-unsigned long long lineio_consumed(const struct lineio *r);
-
 #endif

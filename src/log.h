@@ -1,6 +1,8 @@
-/* log.h: the one place that writes diagnostics: status and error lines and warnings on stderr,
- * the SMTP transcript of -v (stderr) and -X (a file), and the delivery records. Every one of
- * them is escaped here (buf_put_escaped's rule), never by the callers. It never decides policy. */
+/* log.h: where diagnostics are written: status and error lines and warnings on stderr, the SMTP
+ * transcript of -v (stderr) and -X (a file), and the delivery records. Every one of them is
+ * escaped here (buf_put_escaped's rule), never by the callers; the one other stderr writer is
+ * app.c's progress line, which redraws itself with CR and holds no outside text. It never
+ * decides policy. */
 #ifndef POSTIE_LOG_H
 #define POSTIE_LOG_H
 

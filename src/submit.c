@@ -234,6 +234,7 @@ static void on_command(struct submitter *s, const char *line, size_t len)
 
 static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *ud)
 {
+	(void)curl;
 	struct submitter *s = ud;
 	if (type == CURLINFO_TEXT && s->collecting && size > 20 &&
 	    strncmp(data, "SSL connection using ", 21) == 0) {
@@ -273,6 +274,7 @@ static bool cancelled(const struct submitter *s)
 static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
 {
+	(void)dltotal, (void)dlnow, (void)ultotal;
 	struct submitter *s = ud;
 	if (s->progress && ulnow > 0)
 		s->progress(s->progress_ctx, (unsigned long long)ulnow);
@@ -922,6 +924,7 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 
 static size_t discard_cb(char *p, size_t size, size_t n, void *ud)
 {
+	(void)p, (void)ud;
 	return size * n;
 }
 

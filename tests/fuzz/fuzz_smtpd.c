@@ -25,6 +25,7 @@ struct stub {
 
 static int stub_check(void *ctx, const char *addr, char **out, char *reply, size_t len)
 {
+	(void)ctx;
 	if (strchr(addr, '!')) {
 		snprintf(reply, len, "5.1.1 <%s>: refused\nsecond line", addr);
 		return 550;

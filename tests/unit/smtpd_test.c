@@ -49,6 +49,7 @@ static char *qualify(const char *addr)
 
 static int stub_sender(void *ctx, const char *addr, char **out, char *reply, size_t len)
 {
+	(void)ctx;
 	if (strcmp(addr, "spam@example.org") == 0) {
 		snprintf(reply, len, "5.7.1 sender refused");
 		return 553;
@@ -59,6 +60,7 @@ static int stub_sender(void *ctx, const char *addr, char **out, char *reply, siz
 
 static int stub_rcpt(void *ctx, const char *addr, char **out, char *reply, size_t len)
 {
+	(void)ctx;
 	if (strcmp(addr, "bad@example.org") == 0) {
 		snprintf(reply, len, "5.1.1 <%s>: no such user", addr);
 		return 550;
@@ -550,6 +552,7 @@ static volatile sig_atomic_t cancel_flag;
 
 static void on_alarm(int sig)
 {
+	(void)sig;
 	cancel_flag = 1;
 }
 
