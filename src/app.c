@@ -537,11 +537,12 @@ static int commit(struct tee *t, const struct envelope *env, const char *relay, 
 	return rc;
 }
 
-static void record(const char *id, const struct envelope *env, size_t nrcpt,
-		   unsigned long long size, const char *relay, const char *status, const char *reply)
+/* The delivery record of a message or a queue entry: one line format for every outcome. */
+static void record(const char *id, const char *sender, size_t nrcpt, unsigned long long size,
+		   const char *relay, const char *status, const char *reply)
 {
 	log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=%s%s%s", id ? id : "-",
-		   env->sender, nrcpt, size, relay, status, reply ? " reply=" : "", reply ? reply : "");
+		   sender, nrcpt, size, relay, status, reply ? " reply=" : "", reply ? reply : "");
 }
 
 /* Which entries a queue run attempts, and what it says of them. */
@@ -615,7 +616,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 				       false, perm.n > 0, &id, &why) == EX_OK) {
 			log_status("queued as %s for %zu recipient%s, delivered by 'postie -q'",
 				id, temp.n, temp.n == 1 ? "" : "s");
-			record(id, env, temp.n, size, relay, "queued", temp_reply);
+			record(id, env->sender, temp.n, size, relay, "queued", temp_reply);
 		} else {
 			temp_lost = xasprintf("%zu recipient%s not queued (%s): the message was not delivered to %s",
 					      temp.n, temp.n == 1 ? "" : "s", problem ? problem : why.msg,
@@ -631,7 +632,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 		if (!problem && commit(t, env, relay, r->now, perm.v, perm.n, disp->attempts, perm_reply,
 				       true, false, &id, &why) == EX_OK) {
 			perm_kept = xasprintf("saved as %s/failed/%s.msg", queue_path(r->queue), id);
-			record(id, env, perm.n, size, relay, "failed", perm_reply);
+			record(id, env->sender, perm.n, size, relay, "failed", perm_reply);
 		} else {
 			perm_kept = xasprintf("not saved (%s)", problem ? problem : why.msg);
 		}
@@ -689,20 +690,20 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 			      "%s %s (%s); not queued (%s): the message was not accepted", relay,
 			      permanent ? "refused it" : "unavailable", reason, why.msg);
 	} else if (permanent) {
-		record(id, env, env->nrcpt, size, relay, "failed", reason);
+		record(id, env->sender, env->nrcpt, size, relay, "failed", reason);
 		char *shown = xstrdup(d->msg);
 		rc = diag_set(d, disp->exit_status, "%s; saved as %s/failed/%s.msg", shown,
 			      queue_path(r->queue), id);
 		free(shown);
 	} else if (disp->exit_status != EX_OK) {
 		/* kept for a later run, but the status tells the caller something needs fixing */
-		record(id, env, env->nrcpt, size, relay, "queued", reason);
+		record(id, env->sender, env->nrcpt, size, relay, "queued", reason);
 		char *shown = xstrdup(d->msg);
 		rc = diag_set(d, disp->exit_status, "%s; queued as %s, delivered by 'postie -q' once fixed",
 			      shown, id);
 		free(shown);
 	} else {
-		record(id, env, env->nrcpt, size, relay, "queued", reason);
+		record(id, env->sender, env->nrcpt, size, relay, "queued", reason);
 		log_status("%s unavailable (%s); queued as %s, delivered by 'postie -q'",
 			relay, reason, id);
 		rc = EX_OK;
@@ -763,7 +764,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 		if (problem)
 			rc = diag_set(d, EX_TEMPFAIL, "not queued (%s): the message was not accepted", problem);
 		else
-			rc = EX_OK, record(id, env, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
+			rc = EX_OK, record(id, env->sender, env->nrcpt, spool_bytes, relay, "queued", "delivery queue");
 		free(id);
 		spool_discard(t.spool);
 		maildrop_put_discard(t.drop);
@@ -790,7 +791,7 @@ static int deliver_message(struct run *r, struct message *msg, bool queue_only,
 		unsigned long long size = t.spool ? spool_size(t.spool) : 0;
 		decide_send(r, &t, env, &out, verdict, &disp);
 		if (rc == EX_OK) {
-			record(t.spool ? spool_id(t.spool) : NULL, env, env->nrcpt, size, relay, "sent", NULL);
+			record(t.spool ? spool_id(t.spool) : NULL, env->sender, env->nrcpt, size, relay, "sent", NULL);
 			rep->sent = true;
 			rc = settle_recipients(r, &t, env, &out, verdict, &disp, relay, d);
 		} else {
@@ -1099,8 +1100,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		int rc = queue_move_failed(l, &next, &d);
 		log_status("queue entry %s expired; %s", m->id,
 			rc == EX_OK ? "moved to failed/" : d.msg);
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=expired",
-			   m->id, m->sender, m->rcpts.n, m->size, m->relay);
+		record(m->id, m->sender, m->rcpts.n, m->size, m->relay, "failed", "expired");
 		queue_meta_free(&next);
 		return 'f';
 	}
@@ -1174,8 +1174,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			rc = queue_move_failed(l, &failed, &why);
 		log_status("queue entry %s: %s; %s", m->id, perm_reply,
 			rc == EX_OK ? "moved to failed/" : why.msg);
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=failed reply=%s", m->id,
-			   m->sender, perm.n, m->size, relay, perm_reply);
+		record(m->id, m->sender, perm.n, m->size, relay, "failed", perm_reply);
 		if (rc != EX_OK && next.rcpts.n) {
 			/* not in failed/: they stay queued rather than vanish */
 			for (size_t i = 0; i < perm.n; i++)
@@ -1205,8 +1204,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 		} else {
 			diag_set(said, EX_TEMPFAIL, "%s", next.last_error);
 		}
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
-			   m->sender, next.rcpts.n, m->size, relay, next.last_error);
+		record(m->id, m->sender, next.rcpts.n, m->size, relay, "deferred", next.last_error);
 		result = recorded ? 'q' : 'e';
 	} else if (perm.n) {
 		result = recorded ? 'f' : 'e';
@@ -1216,8 +1214,7 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 			diag_set(said, EX_TEMPFAIL, "queue entry %s: delivered, but it cannot be removed "
 				 "(%s); the next run sends it again", m->id, why.msg);
 		}
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=sent", m->id, m->sender,
-			   m->rcpts.n, m->size, relay);
+		record(m->id, m->sender, m->rcpts.n, m->size, relay, "sent", NULL);
 		result = recorded ? 's' : 'e';
 	}
 	strlist_free(&perm);
@@ -1284,8 +1281,7 @@ static void keep_without_account(struct run *r, struct queue_lock *l, const stru
 			why->msg);
 	else
 		log_status("queue entry %s: %s; unsent (%s)", m->id, why->msg, d.msg);
-	log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deferred reply=%s", m->id,
-		   m->sender, m->rcpts.n, m->size, m->relay, why->msg);
+	record(m->id, m->sender, m->rcpts.n, m->size, m->relay, "deferred", why->msg);
 	queue_meta_free(&next);
 }
 
@@ -1474,8 +1470,7 @@ static int delete_entry(struct run *r, const char *id, struct diag *d)
 	rc = queue_remove(l, d);
 	if (rc == EX_OK) {
 		log_status("queue entry %s: deleted%s", m->id, failed ? " from failed/" : "");
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=deleted", m->id,
-			   m->sender, m->rcpts.n, m->size, m->relay);
+		record(m->id, m->sender, m->rcpts.n, m->size, m->relay, "deleted", NULL);
 	}
 	queue_unlock(l);
 	return rc;
@@ -1511,8 +1506,7 @@ static int requeue_entry(struct run *r, const char *id, struct diag *d)
 	if (rc == EX_OK) {
 		log_status("queue entry %s: back in the queue from failed/, "
 			"delivered by 'postie -q'", m->id);
-		log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=requeued", m->id,
-			   m->sender, m->rcpts.n, m->size, m->relay);
+		record(m->id, m->sender, m->rcpts.n, m->size, m->relay, "requeued", NULL);
 	}
 	queue_meta_free(&next);
 	queue_unlock(l);
