@@ -23,7 +23,7 @@
 #define MAILDROP_REFUSED_DIR SYSTEM_QUEUE_DIR "/refused"
 
 /* The largest entry (envelope and message) a user may hand over, and root's pickup reads:
- * ./configure --with-maildrop-max-size=BYTES; 64 MiB by default. */
+ * 64 MiB unless the build defines it (CPPFLAGS=-DMAILDROP_MAX_BYTES=...). */
 #ifndef MAILDROP_MAX_BYTES
 #define MAILDROP_MAX_BYTES (64ULL * 1024 * 1024)
 #endif

@@ -324,3 +324,15 @@ entry_text() {
 			HOME=/nonexistent "$2" b@example.org' _ "$MAILDROP" "$WORLD/postie" <"$WORLD/msg"
 	assert_output "postie: $SYSFILE: Permission denied; not handed to the system queue (system queue $MAILDROP: No space left on device): the message was not accepted"
 }
+
+@test "a message over the maildrop's bound is not handed over: exit 65, the line says why, nothing is left in the maildrop" {
+	system_conf_root_only
+	{ printf 'Subject: big\n\n'; head -c $((65 * 1024 * 1024)) /dev/zero | tr '\0' 'x' | fold -w 76; } >"$WORLD/big"
+	chmod 644 "$WORLD/big"
+	run -65 as_user nobody "$WORLD/postie" b@example.org <"$WORLD/big"
+	assert_output "postie: $SYSFILE: Permission denied; not handed to the system queue (system queue $MAILDROP: the message is larger than the 67108864 bytes it takes): the message was not accepted"
+	run -0 as_root find "$WORLD/var/spool/postie/maildrop" -mindepth 1
+	assert_output ''
+	run -0 as_root "$POSTIE" -q
+	[ "$(fixture_count)" -eq 0 ]
+}
