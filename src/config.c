@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "address.h"
-#include "privenv.h"
+#include "secret.h"
 #include "trust.h"
 
 #ifndef SYSCONFDIR
@@ -35,10 +35,6 @@
 #else
 #define SECRET_GROUP "postie"
 #endif
-#define COMMAND_OUT_MAX 16384	/* bytes of a password-command's stdout that are kept */
-#define COMMAND_ERR_MAX 1024	/* and of its stderr */
-
-extern char **environ;
 
 enum key {
 	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_PASSWORD,
@@ -104,14 +100,6 @@ static const char *const default_local_domains[] = { "localhost" };
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
 }
 
 static int bad(struct diag *d, const struct origin *at, const char *fmt, ...)
@@ -1208,212 +1196,7 @@ void config_free(struct config *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* --- password-command ------------------------------------------------------------------------ */
-
-static long elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
-}
-
-/* Appends what fd has to offer to [buf, *len) up to max bytes (the rest is read and dropped).
- * Returns false at end of file or on an error. */
-static bool drain(int fd, char *buf, size_t *len, size_t max)
-{
-	char chunk[4096];
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof chunk);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			bool open = got < 0 && errno == EAGAIN;
-			explicit_bzero(chunk, sizeof chunk);
-			return open;
-		}
-		size_t keep = (size_t)got < max - *len ? (size_t)got : max - *len;
-		memcpy(buf + *len, chunk, keep);
-		*len += keep;
-	}
-}
-
-/* The first line of [s, s + len), without its line break and with control bytes shown as '?',
- * for a message. */
-static void first_line(const char *s, size_t len, char *out, size_t size)
-{
-	const char *nl = memchr(s, '\n', len);
-	size_t n = nl ? (size_t)(nl - s) : len;
-	if (n > 0 && s[n - 1] == '\r')
-		n--;
-	if (n >= size)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	out[n] = '\0';
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* hidden: the command comes from a file the real user cannot read, so no message names it or
- * repeats what it printed. */
-static int run_password_command(const char *cmd, long timeout, bool hidden, char **secret,
-				struct diag *d)
-{
-	struct strlist args = {0}, env = {0};
-	char **argv = NULL;
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, exec_status[2] = {-1, -1}, devnull = -1;
-	pid_t pid = -1;
-	char outbuf[COMMAND_OUT_MAX], errbuf[COMMAND_ERR_MAX];
-	size_t outlen = 0, errlen = 0;
-	char why[128] = "";
-	struct diag split = {0};
-	int rc = config_split_command(cmd, &args, &split);
-	if (rc != EX_OK) {
-		rc = diag_set(d, EX_CONFIG, "password-command: %s", split.msg);
-		goto out;
-	}
-	argv = xcalloc(args.n + 1, sizeof *argv);
-	for (size_t i = 0; i < args.n; i++)
-		argv[i] = args.v[i];
-	/* config_password runs this only once the group is given up for good: the child is the
-	 * user's own, and gets the user's whole environment back */
-	for (char *const *e = privenv_caller(); e && *e; e++)
-		if (strncmp(*e, "POSTIE_", 7) != 0)
-			strlist_add(&env, *e);
-	env.v = xreallocarray(env.v, env.n + 1, sizeof *env.v);
-	env.v[env.n] = NULL;
-
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    pipe2(exec_status, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = diag_set(d, EX_OSERR, "password-command: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc = diag_set(d, EX_OSERR, "password-command: fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		/* Only async-signal-safe calls from here on. main ignores SIGPIPE; a child
-		 * should not inherit that. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (dup2(devnull, 0) >= 0 && dup2(out[1], 1) >= 0 && dup2(err[1], 2) >= 0)
-			execvpe(argv[0], argv, env.v);
-		int e = errno;
-		ssize_t ignored = write(exec_status[1], &e, sizeof e);
-		(void)ignored;
-		_exit(127);
-	}
-	close_fd(&out[1]);
-	close_fd(&err[1]);
-	close_fd(&exec_status[1]);
-	close_fd(&devnull);
-
-	int exec_errno = 0;
-	ssize_t got;
-	while ((got = read(exec_status[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR)
-		;
-	if (got == (ssize_t)sizeof exec_errno) {
-		waitpid(pid, NULL, 0);
-		pid = -1;
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': cannot run: %s",
-			      hidden ? "(not shown)" : argv[0], strerror(exec_errno));
-		goto out;
-	}
-
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	long limit = timeout * 1000L;
-	int status = 0;
-	bool exited = false, timed_out = false;
-	/* Read until both pipes close and the child is gone. A child that exits while something
-	 * it started holds the pipes open is done: what it wrote is already in the pipes. */
-	while (!exited) {
-		long left = limit - elapsed_ms(&start);
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		/* poll skips closed (negative) descriptors: with none left it just waits. */
-		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-		int step = (out[0] >= 0 || err[0] >= 0) ? 50 : 5;
-		if (poll(fds, 2, left < step ? (int)left : step) < 0 && errno != EINTR) {
-			rc = diag_set(d, EX_OSERR, "password-command: poll: %s", strerror(errno));
-			goto out;
-		}
-		if (out[0] >= 0 && fds[0].revents && !drain(out[0], outbuf, &outlen, sizeof outbuf))
-			close_fd(&out[0]);
-		if (err[0] >= 0 && fds[1].revents && !drain(err[0], errbuf, &errlen, sizeof errbuf))
-			close_fd(&err[0]);
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid) {
-			exited = true;
-			pid = -1;
-			if (out[0] >= 0)
-				drain(out[0], outbuf, &outlen, sizeof outbuf);
-			if (err[0] >= 0)
-				drain(err[0], errbuf, &errlen, sizeof errbuf);
-		}
-	}
-	if (timed_out) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		pid = -1;
-		snprintf(why, sizeof why, "timed out after %ld s", timeout);
-	} else if (WIFSIGNALED(status)) {
-		snprintf(why, sizeof why, "killed by signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
-	} else {
-		const char *nl = memchr(outbuf, '\n', outlen);
-		size_t n = nl ? (size_t)(nl - outbuf) : outlen;
-		if (n > 0 && outbuf[n - 1] == '\r')
-			n--;
-		if (n == 0 || memchr(outbuf, '\0', n))
-			snprintf(why, sizeof why, "%s", n == 0 ? (outlen ? "printed an empty first line"
-							    : "printed nothing")
-							    : "printed a NUL byte");
-		else
-			*secret = xstrndup(outbuf, n);
-	}
-	if (why[0]) {
-		char line[COMMAND_ERR_MAX];
-		first_line(errbuf, errlen, line, sizeof line);
-		if (hidden)
-			line[0] = '\0';
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': %s%s%s",
-			      hidden ? "(not shown)" : argv[0], why, line[0] ? ": " : "", line);
-	}
-out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&err[0]);
-	close_fd(&err[1]);
-	close_fd(&exec_status[0]);
-	close_fd(&exec_status[1]);
-	close_fd(&devnull);
-	explicit_bzero(outbuf, sizeof outbuf);
-	free(argv);
-	strlist_free(&args);
-	strlist_free(&env);
-	return rc;
-}
+/* --- the secret ------------------------------------------------------------------------------ */
 
 int config_password(const struct account *a, char **out, struct diag *d)
 {
@@ -1426,8 +1209,20 @@ int config_password(const struct account *a, char **out, struct diag *d)
 		return EX_OK;
 	if (getegid() != getgid())
 		return diag_set(d, EX_SOFTWARE, "password-command run with a group privilege");
-	return run_password_command(a->password_command, a->timeout, a->password_command_hidden,
-				    out, d);
+	struct strlist args = {0};
+	struct diag split = {0};
+	int rc = config_split_command(a->password_command, &args, &split);
+	if (rc != EX_OK)
+		return diag_set(d, EX_CONFIG, "password-command: %s", split.msg);
+	/* a strlist is not NULL-terminated; an argv must be */
+	char **argv = xcalloc(args.n + 1, sizeof *argv);
+	for (size_t i = 0; i < args.n; i++)
+		argv[i] = args.v[i];
+	struct secret_command cmd = { argv, a->timeout, a->password_command_hidden };
+	rc = secret_from_command(&cmd, out, d);
+	free(argv);
+	strlist_free(&args);
+	return rc;
 }
 
 void config_secret_free(char *secret)
