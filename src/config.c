@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "address.h"
 #include "secret.h"
 #include "trust.h"
+#include "user.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -134,17 +134,6 @@ static bool has_control(const char *s)
 	return false;
 }
 
-static char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	if (home && *home == '/')
-		return xstrdup(home);
-	struct passwd *pw = getpwuid(getuid());
-	if (pw && pw->pw_dir && *pw->pw_dir == '/')
-		return xstrdup(pw->pw_dir);
-	return NULL;
-}
-
 /* An absolute path, or ~/path (~ alone too) with the home directory put in. */
 static int path_value(const struct origin *at, const char *key, const char *value, char **out,
 		      struct diag *d)
@@ -154,7 +143,7 @@ static int path_value(const struct origin *at, const char *key, const char *valu
 		return EX_OK;
 	}
 	if (value[0] == '~' && (value[1] == '/' || value[1] == '\0')) {
-		char *home = home_dir();
+		char *home = user_home_dir();
 		if (!home)
 			return bad_value(d, at, key, value, "has no home directory to put in for ~");
 		*out = xasprintf("%s%s", home, value + 1);
@@ -1145,7 +1134,7 @@ static char *user_config_path(void)
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	if (xdg && *xdg == '/')
 		return xasprintf("%s/postie/config", xdg);
-	char *home = home_dir();
+	char *home = user_home_dir();
 	char *path = home ? xasprintf("%s/.config/postie/config", home) : NULL;
 	free(home);
 	return path;
