@@ -74,7 +74,7 @@ struct config_state;
 /* Zero-initialise it (or let config_load do it); release it with config_free. */
 struct config {
 	struct strlist files;		/* every file read, in order (for messages and reports) */
-	struct config_state *st;	/* private to config.c */
+	struct config_state *st;	/* private to config*.c (config_int.h) */
 };
 
 /* The whole sequence for a program run:

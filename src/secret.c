@@ -1,5 +1,5 @@
-/* secret.c: runs a command that prints a secret and keeps its first line (see secret.h). It
- * never uses a shell, never shows a secret in a message, and knows no configuration file. */
+/* secret.c: runs a command that prints a secret and keeps the first line (see secret.h). It never
+ * uses a shell, never shows a secret in a message, and knows no configuration file. */
 #include "secret.h"
 
 #include <errno.h>

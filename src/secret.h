@@ -1,6 +1,5 @@
-/* secret.h: fetching a secret from a command (stdout's first line, bounded, timed, without a
- * shell) and wiping it. It knows no configuration file and no account, and never shows a secret.
- */
+/* secret.h: a secret fetched from a command (first line of stdout, bounded, timed, no shell).
+ * It knows no configuration file and no account, and never shows a secret. */
 #ifndef POSTIE_SECRET_H
 #define POSTIE_SECRET_H
 
