@@ -74,7 +74,7 @@ struct config_state;
 /* Zero-initialise it (or let config_load do it); release it with config_free. */
 struct config {
 	struct strlist files;		/* every file read, in order (for messages and reports) */
-	struct config_state *st;	/* private to config.c */
+	struct config_state *st;	/* private to config*.c (config_int.h) */
 };
 
 /* The whole sequence for a program run:
@@ -158,15 +158,16 @@ const struct account *config_pick(const struct config *c, const char *account_na
 void config_account_names(const struct config *c, struct strlist *out);
 
 /* The secret of account a, fetched only now: its `password`, or the first line of the output of
- * its `password-command`, or NULL (*out) when it has neither. The command runs without a shell
- * (argv as config_split_command makes it), stdin from /dev/null, an environment without POSTIE_*
+ * its `password-command`, or NULL (*out) when it has neither. The command runs through
+ * secret_from_command (secret.h): without a shell (argv as config_split_command makes it), stdin
+ * from /dev/null, an environment without POSTIE_*
  * variables, and a->timeout seconds before it is killed. The caller owns *out and releases it
  * with config_secret_free. Errors: EX_CONFIG "password-command 'ARGV0': WHY[: STDERR LINE]"
  * (cannot run, exit status, signal, timeout, empty first line); EX_OSERR (pipe, fork);
  * EX_SOFTWARE when called with a group privilege. */
 int config_password(const struct account *a, char **out, struct diag *d);
 
-/* Wipes and frees a secret from config_password; NULL is fine. */
+/* Wipes and frees a secret from config_password (wipe_free); NULL is fine. */
 void config_secret_free(char *secret);
 
 /* Splits cmd into argv (appended to *argv, which the caller owns) like a POSIX shell splits

@@ -341,16 +341,6 @@ const char *submitter_primary_url(const struct submitter *s)
 	return s->urls.n ? s->urls.v[0] : "";
 }
 
-static void wipe_free(char *secret)
-{
-	if (!secret)
-		return;
-	/* volatile so that the compiler keeps the stores to memory about to be freed */
-	for (volatile char *c = secret; *c; c++)
-		*c = '\0';
-	free(secret);
-}
-
 void submit_outcome_free(struct submit_outcome *o)
 {
 	for (size_t i = 0; i < o->nrcpt; i++)

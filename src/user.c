@@ -1,10 +1,12 @@
-/* user.c: the login and full name of a submitting user, from passwd and the caller's own
- * environment. It never reads another user's environment and never decides what may be sent. */
+/* user.c: the login name, full name and home directory of a submitting user, from passwd and
+ * the caller's own environment. It never reads another user's environment and never decides
+ * what may be sent. */
 #include "user.h"
 
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -61,4 +63,15 @@ char *user_full_name(uid_t uid, const char *name_env)
 		}
 	}
 	return clean_name(buf_steal(&name));
+}
+
+char *user_home_dir(void)
+{
+	const char *home = getenv("HOME");
+	if (home && *home == '/')
+		return xstrdup(home);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && *pw->pw_dir == '/')
+		return xstrdup(pw->pw_dir);
+	return NULL;
 }

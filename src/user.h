@@ -1,5 +1,6 @@
-/* user.h: who a submitting user is, for the fields written in their name: the login name and the
- * full name, from the passwd entry of a uid and (for the caller itself) the environment. It
+/* user.h: who a submitting user is, for the fields written in their name and the paths kept in
+ * their home: the login name, the full name and the home directory, from the passwd entry of a
+ * uid and (for the caller itself) the environment. It
  * never decides what may be sent, and never trusts the environment for another uid. */
 #ifndef POSTIE_USER_H
 #define POSTIE_USER_H
@@ -18,5 +19,10 @@ char *user_login(uid_t uid, bool from_env);
  * Control characters become spaces, runs of white space one, the ends trimmed (as Postfix's
  * clean_ascii_cntrl_space). NULL for none; else free it. */
 char *user_full_name(uid_t uid, const char *name_env);
+
+/* The caller's home directory, where ~ and the per-user default paths point: $HOME when it is
+ * set and absolute, else the passwd entry of the real uid when its directory is absolute, else
+ * NULL (no home: the caller says so or picks its own fallback). Free it. */
+char *user_home_dir(void);
 
 #endif

@@ -80,6 +80,15 @@ char *xasprintf(const char *fmt, ...)
 	return p;
 }
 
+void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	/* explicit_bzero, unlike memset, is not dropped for memory that is about to be freed */
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 static void buf_reserve(struct buf *b, size_t more)
 {
 	if (more > (size_t)-1 - b->len - 1)

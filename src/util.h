@@ -32,6 +32,10 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Overwrites the string s with zeros up to its NUL and frees it: for a secret, or anything read
+ * from a file that may hold one. NULL is fine. */
+void wipe_free(char *s);
+
 /* A growable byte buffer; data is always NUL-terminated (the NUL is not counted in len).
  * Zero-initialise it (struct buf b = {0}); buf_free releases it and leaves it empty. */
 struct buf {
