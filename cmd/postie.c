@@ -4,7 +4,6 @@
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -104,7 +103,7 @@ int main(int argc, char **argv)
 	}
 	if (rc != EX_OK) {
 		log_status("%s", d.msg[0] ? d.msg : "failed");
-		if (rc == EX_USAGE && strncmp(d.msg, "unknown option", 14) == 0)
+		if (opts.error == CLI_ERROR_UNKNOWN_OPTION)
 			fputs("Try 'postie --help' for the options.\n", stderr);
 	}
 	cli_free(&opts);

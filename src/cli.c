@@ -102,12 +102,10 @@ static int parse_queue_word(struct cli_opts *o, const char *word, struct diag *d
 	return EX_OK;
 }
 
-/* Rewrites what popt cannot express: -q[interval] and -qIsubstr (glued optional argument,
- * never the next word; a selection goes into o), and -e*, -A* (glued-only, ignored). Walks the
- * words as popt will, skipping option arguments, and stops at "--". Returns a new argv
- * (pointers into the old one, plus literals), or NULL with d (EX_USAGE). */
-static const char **rewrite_sendmail_words(int argc, const char *const *argv, int *new_argc,
-					   struct cli_opts *o, struct diag *d)
+/* Walks the words as popt will, skipping option arguments, so that an argument is never taken
+ * for an option nor an option for an argument (see cli.h). */
+const char **cli_rewrite_sendmail_words(int argc, const char *const *argv, int *new_argc,
+					struct cli_opts *o, struct diag *d)
 {
 	const char **out = xcalloc((size_t)argc + 1, sizeof *out);
 	int n = 0;
@@ -310,11 +308,13 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 		o->mode = MODE_ALIASES;
 
 	int n;
-	const char **words = rewrite_sendmail_words(argc > 0 ? argc : 1,
-						    argc > 0 ? argv : (const char *const[]){ "postie", NULL },
-						    &n, o, d);
-	if (!words)
+	const char **words = cli_rewrite_sendmail_words(argc > 0 ? argc : 1,
+							argc > 0 ? argv : (const char *const[]){ "postie", NULL },
+							&n, o, d);
+	if (!words) {
+		o->error = CLI_ERROR_OTHER;
 		return d->code;
+	}
 	poptContext ctx = poptGetContext("postie", n, words, option_table, 0);
 	int rc = EX_OK, code;
 	while (rc == EX_OK && (code = poptGetNextOpt(ctx)) > 0) {
@@ -324,8 +324,10 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 	}
 	if (rc == EX_OK && code < -1) {
 		const char *bad = poptBadOption(ctx, 0);
-		if (code == POPT_ERROR_BADOPT)
+		if (code == POPT_ERROR_BADOPT) {
 			rc = diag_set(d, EX_USAGE, "unknown option %s", bad);
+			o->error = CLI_ERROR_UNKNOWN_OPTION;
+		}
 		else if (code == POPT_ERROR_NOARG)
 			rc = diag_set(d, EX_USAGE, "option %s needs an argument", bad);
 		else
@@ -346,6 +348,8 @@ int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag
 		 o->operands.n == 0)
 		rc = diag_set(d, EX_USAGE, "%s: give the IDs of the entries (mailq lists them)",
 			      o->mode == MODE_QUEUE_DELETE ? "--delete" : "--requeue");
+	if (rc != EX_OK && o->error == CLI_ERROR_NONE)
+		o->error = CLI_ERROR_OTHER;
 	return rc;
 }
 

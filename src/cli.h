@@ -29,8 +29,17 @@ struct cli_select {
 	char *text;		/* a substring, never empty */
 };
 
+/* The kind of usage error cli_parse found: what a caller decides from, never the message. */
+enum cli_error {
+	CLI_ERROR_NONE,
+	CLI_ERROR_UNKNOWN_OPTION,	/* an option postie does not know: worth a pointer to --help */
+	CLI_ERROR_OTHER			/* any other: a missing argument, a bad value or mode, a line
+					 * break in a value, an option given where it means nothing */
+};
+
 struct cli_opts {
 	enum cli_mode mode;
+	enum cli_error error;	/* set by cli_parse when it returns EX_USAGE, else CLI_ERROR_NONE */
 	bool extract;		/* -t: recipients from the header too */
 	bool ignore_dots;	/* -i, -oi: a lone "." line does not end the input */
 	bool verbose;		/* -v */
@@ -55,10 +64,21 @@ struct cli_opts {
 };
 
 /* Parses argv (argv[0] picks the personality: "mailq", "newaliases"). Returns EX_OK, or
- * EX_USAGE with d filled ("unknown option -x", "-s: contains a line break"). o is always
- * safe to cli_free. */
+ * EX_USAGE with d filled ("unknown option -x", "-s: contains a line break") and o->error
+ * saying which kind of error it was. o is always safe to cli_free. */
 int cli_parse(int argc, const char *const *argv, struct cli_opts *o, struct diag *d);
 void cli_free(struct cli_opts *o);
+
+/* The first step of cli_parse, exposed for its unit test: rewrites sendmail's words that popt
+ * cannot express into ones it can. -q[INTERVAL] (the interval glued, never the next word)
+ * becomes --flush, and a glued selection (-qISUBSTR, -qRSUBSTR, -qSSUBSTR, -q!I..., -q!R...,
+ * -q!S...) is added to o->select; -e* and -A* (glued-only, ignored) are dropped. Every other
+ * word is kept, and an option's argument (glued, or the next word) is never rewritten, nor
+ * is anything after "--". Returns a new argv of *new_argc words and a NULL (the pointers are
+ * argv's own, or literals; free only the array), or NULL with d (EX_USAGE) for a -q word
+ * that selects nothing ("-qI", "-q!x"). */
+const char **cli_rewrite_sendmail_words(int argc, const char *const *argv, int *new_argc,
+					struct cli_opts *o, struct diag *d);
 
 /* The --help text. */
 void cli_print_help(FILE *out);

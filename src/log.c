@@ -56,6 +56,12 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_out_of_memory(void)
+{
+	static const char line[] = "postie: out of memory\n";
+	(void)write_all(STDERR_FILENO, line, sizeof line - 1);	/* nothing left to report to */
+}
+
 void log_set_records(bool use_syslog, FILE *file)
 {
 	if (use_syslog && !records_syslog)

@@ -30,4 +30,9 @@ void log_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "postie: warning: ..." on stderr. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "postie: out of memory" on stderr, for the dying allocators (util.c): one write(2) of a
+ * constant, nothing allocated, no stdio, so it works when nothing else can and is
+ * async-signal-safe. */
+void log_out_of_memory(void);
+
 #endif

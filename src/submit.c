@@ -1,6 +1,6 @@
 /* submit.c: the SMTP transaction through libcurl (see submit.h). libcurl neither says which stage
- * failed nor gives the reply text, so the debug callback follows the dialogue: the last command
- * sent and the last complete reply before postie's own QUIT. */
+ * failed nor gives the reply text, so the debug callback hands the dialogue to dialogue.c: the
+ * last command sent and the last complete reply before postie's own QUIT. */
 #include "submit.h"
 
 #include <curl/curl.h>
@@ -11,13 +11,11 @@
 #include <string.h>
 
 #include "address.h"
+#include "dialogue.h"
 #include "log.h"
 
 /* Postfix's words for the same refusal (smtp_proto.c, 3.7), with RFC 6531's status code */
 #define NO_SMTPUTF8 "5.6.7 SMTPUTF8 is required, but was not offered by the relay"
-
-enum stage { STAGE_CONNECT, STAGE_GREETING, STAGE_EHLO, STAGE_AUTH, STAGE_STARTTLS, STAGE_MAIL,
-	     STAGE_RCPT, STAGE_DATA, STAGE_EOD, STAGE_QUIT, STAGE_OTHER };
 
 struct submitter {
 	CURL *curl;
@@ -47,27 +45,14 @@ struct submitter {
 	void *read_ctx;
 	struct diag read_diag;
 	bool read_failed;
-	enum stage stage;	/* what the next reply answers */
-	char *stage_arg;	/* the RCPT address the reply answers */
-	bool quit_sent;
-	struct buf reply;	/* the reply being received (lines joined with " / ") */
-	bool reply_open;
-	long reply_code;
-	enum stage reply_stage;	/* the stage of the last complete reply */
-	char *reply_arg;
-	struct buf failed;	/* the last complete reply with a 4xx/5xx code, before QUIT */
-	long failed_code;
-	enum stage failed_stage;
-	char *failed_arg;
+	struct dialogue dl;	/* the stage, the last reply, the refusal */
 	struct submit_outcome *outcome;
-	size_t rcpt_sent;	/* RCPT TO commands sent so far: the index of the next reply */
 	const size_t *rcpt_idx;	/* the batch in flight: RCPT k is the outcome's rcpt_idx[k] */
 	size_t rcpt_count;
 	size_t max_rcpts;
 
 	/* SMTPUTF8 (RFC 6531): whether the EHLO of the connection libcurl holds offered it */
 	int smtputf8;		/* 1 yes, 0 no, -1 not known (no connection, or it failed) */
-	bool reply_smtputf8;	/* the EHLO reply being received names it */
 	bool utf8_counted;	/* this transaction sends UTF-8 addresses, counting on it */
 	bool utf8_withdrawn;	/* ...and a new connection's EHLO did not offer it */
 };
@@ -90,146 +75,55 @@ void submit_library_version(struct buf *out)
 	buf_printf(out, "libcurl %s (%s)", v->version, v->ssl_version ? v->ssl_version : "no TLS");
 }
 
-static void set_string(char **slot, const char *s, size_t n)
-{
-	free(*slot);
-	*slot = s ? xstrndup(s, n) : NULL;
-}
-
-/* Which stage a command starts; arg is the RCPT address. */
-static enum stage stage_of_command(const char *line, size_t len, const char **arg, size_t *arglen)
-{
-	*arg = NULL;
-	*arglen = 0;
-	if (len >= 4 && (ascii_ncasecmp(line, "EHLO", 4) == 0 || ascii_ncasecmp(line, "HELO", 4) == 0))
-		return STAGE_EHLO;
-	if (len >= 4 && ascii_ncasecmp(line, "AUTH", 4) == 0)
-		return STAGE_AUTH;
-	if (len >= 8 && ascii_ncasecmp(line, "STARTTLS", 8) == 0)
-		return STAGE_STARTTLS;
-	if (len >= 10 && ascii_ncasecmp(line, "MAIL FROM:", 10) == 0)
-		return STAGE_MAIL;
-	if (len >= 8 && ascii_ncasecmp(line, "RCPT TO:", 8) == 0) {
-		const char *lt = memchr(line, '<', len), *gt = lt ? memchr(lt, '>', len - (size_t)(lt - line)) : NULL;
-		if (lt && gt) {
-			*arg = lt + 1;
-			*arglen = (size_t)(gt - lt - 1);
-		}
-		return STAGE_RCPT;
-	}
-	if (len >= 4 && ascii_ncasecmp(line, "DATA", 4) == 0)
-		return STAGE_DATA;
-	if (len >= 4 && ascii_ncasecmp(line, "QUIT", 4) == 0)
-		return STAGE_QUIT;
-	return STAGE_OTHER;
-}
-
 static void trim_eol(const char **p, size_t *n)
 {
 	while (*n && ((*p)[*n - 1] == '\n' || (*p)[*n - 1] == '\r'))
 		(*n)--;
 }
 
-/* A reply line: "250-..." continues, "250 ..." (or "250") ends the reply. */
-static void on_reply_line(struct submitter *s, const char *line, size_t len)
+/* A complete reply, as dialogue.c followed it: what submit.c keeps of it. */
+static void on_reply(struct submitter *s)
 {
-	if (!s->reply_open) {
-		buf_reset(&s->reply);
-		s->reply_open = true;
-		s->reply_smtputf8 = false;
-	} else {
-		buf_puts(&s->reply, " / ");
-	}
-	bool last = len < 4 || line[3] != '-';
-	if (s->stage == STAGE_EHLO && len >= 12 && ascii_ncasecmp(line + 4, "SMTPUTF8", 8) == 0 &&
-	    (len == 12 || line[12] == ' '))
-		s->reply_smtputf8 = true;
-	if (s->collecting && s->stage == STAGE_GREETING) {
-		char *l = xstrndup(line, len);
-		strlist_add(&s->greeting, l);
-		free(l);
-	} else if (s->collecting && s->stage == STAGE_EHLO) {
-		char *l = xstrndup(line, len);
-		strlist_add(&s->ehlo, l);
-		free(l);
-	}
-	if (len >= 4 && line[3] == '-') {
-		/* show continuation lines as "250 text" so the joined reply reads well */
-		buf_append(&s->reply, line, 3);
-		buf_putc(&s->reply, ' ');
-		buf_append(&s->reply, line + 4, len - 4);
-	} else {
-		buf_append(&s->reply, line, len);
-	}
-	if (!last)
-		return;
-	s->reply_open = false;
-	long code = 0;
-	for (size_t i = 0; i < 3 && i < len && line[i] >= '0' && line[i] <= '9'; i++)
-		code = code * 10 + (line[i] - '0');
-	s->reply_code = code;
-	s->reply_stage = s->stage;
-	set_string(&s->reply_arg, s->stage_arg, s->stage_arg ? strlen(s->stage_arg) : 0);
-	if (s->stage == STAGE_DATA && code == 354)
-		s->stage = STAGE_EOD;	/* the next reply answers the final dot */
-	if (s->stage == STAGE_EHLO && code == 250) {
+	const struct dialogue *dl = &s->dl;
+	if (dl->reply_stage == DIALOGUE_EHLO && dl->reply_code == 250) {
 		/* EHLO, or HELO after a refused EHLO: no extensions at all */
-		s->smtputf8 = s->reply_smtputf8;
+		s->smtputf8 = dl->reply_smtputf8;
 		if (s->utf8_counted && !s->smtputf8)
 			s->utf8_withdrawn = true;
 	}
-	/* libcurl sends the RCPTs one by one in list order: reply k answers RCPT k */
-	if (s->stage == STAGE_RCPT && s->outcome && s->rcpt_sent > 0 &&
-	    s->rcpt_sent <= s->rcpt_count && !s->quit_sent) {
-		size_t k = s->rcpt_idx[s->rcpt_sent - 1];
-		s->outcome->rcpt_code[k] = (int)code;
-		if (code >= 400) {
+	if (s->outcome && dl->reply_rcpt > 0 && dl->reply_rcpt <= s->rcpt_count) {
+		size_t k = s->rcpt_idx[dl->reply_rcpt - 1];
+		s->outcome->rcpt_code[k] = (int)dl->reply_code;
+		if (dl->reply_code >= 400) {
 			free(s->outcome->rcpt_reply[k]);
-			s->outcome->rcpt_reply[k] = xstrndup(s->reply.data, s->reply.len);
+			s->outcome->rcpt_reply[k] = xstrndup(dl->reply.data, dl->reply.len);
 		}
 	}
-	if (code >= 400 && !s->quit_sent) {
-		buf_reset(&s->failed);
-		buf_append(&s->failed, s->reply.data, s->reply.len);
-		s->failed_code = code;
-		s->failed_stage = s->reply_stage;
-		set_string(&s->failed_arg, s->reply_arg, s->reply_arg ? strlen(s->reply_arg) : 0);
+}
+
+/* A reply line: serverinfo keeps the greeting's and EHLO's lines as they came. */
+static void on_reply_line(struct submitter *s, const char *line, size_t len)
+{
+	enum dialogue_stage st = s->dl.stage;
+	if (s->collecting && (st == DIALOGUE_GREETING || st == DIALOGUE_EHLO)) {
+		char *l = xstrndup(line, len);
+		strlist_add(st == DIALOGUE_GREETING ? &s->greeting : &s->ehlo, l);
+		free(l);
 	}
+	if (dialogue_reply_line(&s->dl, line, len))
+		on_reply(s);
 }
 
 static void on_command(struct submitter *s, const char *line, size_t len)
 {
-	const char *arg;
-	size_t arglen;
-	enum stage st = stage_of_command(line, len, &arg, &arglen);
-	if (st == STAGE_EHLO && s->collecting)
+	struct buf shown = {0};
+	bool transcript = log_transcript_enabled();
+	enum dialogue_stage st = dialogue_command(&s->dl, line, len, transcript ? &shown : NULL);
+	if (st == DIALOGUE_EHLO && s->collecting)
 		strlist_free(&s->ehlo);	/* after STARTTLS the second EHLO is what counts */
-	if (st == STAGE_QUIT) {
-		/* libcurl's own QUIT after a failure: the stage that failed stays the one named */
-		s->quit_sent = true;
-	} else if (st != STAGE_OTHER || s->stage != STAGE_AUTH) {
-		s->stage = st;
-		set_string(&s->stage_arg, arg, arglen);
-		if (st == STAGE_RCPT)
-			s->rcpt_sent++;
-	}
-	if (!log_transcript_enabled())
-		return;
-	/* AUTH and whatever follows it until the server's reply carry secrets */
-	if (st == STAGE_AUTH) {
-		const char *sp = memchr(line + 5 < line + len ? line + 5 : line + len, ' ', len > 5 ? len - 5 : 0);
-		size_t keep = sp ? (size_t)(sp - line) : len;
-		struct buf b = {0};
-		buf_append(&b, line, keep);
-		if (sp)
-			buf_puts(&b, " <redacted>");
-		log_transcript("-->", b.data, b.len);
-		buf_free(&b);
-	} else if (s->stage == STAGE_AUTH) {
-		log_transcript("-->", "<redacted>", 10);
-	} else {
-		log_transcript("-->", line, len);
-	}
+	if (transcript)
+		log_transcript("-->", shown.data ? shown.data : "", shown.len);
+	buf_free(&shown);
 }
 
 static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, void *ud)
@@ -248,20 +142,16 @@ static int debug_cb(CURL *curl, curl_infotype type, char *data, size_t size, voi
 	if (type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
 		return 0;
 	/* a callback may carry several lines (pipelined commands, a multi-line reply) */
-	const char *p = data, *end = data + size;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *next = nl ? nl + 1 : end;
-		size_t n = (size_t)(next - p);
-		trim_eol(&p, &n);
+	const char *p = data, *end = data + size, *line;
+	size_t n;
+	while ((line = dialogue_next_line(&p, end, &n))) {
 		if (type == CURLINFO_HEADER_IN) {
-			on_reply_line(s, p, n);
+			on_reply_line(s, line, n);
 			if (log_transcript_enabled())
-				log_transcript("<--", p, n);
+				log_transcript("<--", line, n);
 		} else {
-			on_command(s, p, n);
+			on_command(s, line, n);
 		}
-		p = next;
 	}
 	return 0;
 }
@@ -370,61 +260,31 @@ void submitter_free(struct submitter *s)
 	strlist_free(&s->greeting);
 	strlist_free(&s->ehlo);
 	free(s->tls_line);
-	free(s->stage_arg);
-	free(s->reply_arg);
-	free(s->failed_arg);
-	buf_free(&s->reply);
-	buf_free(&s->failed);
+	dialogue_free(&s->dl);
 	free(s);
 }
 
-static const char *stage_name(enum stage st)
-{
-	switch (st) {
-	case STAGE_CONNECT:
-		return "the connection";
-	case STAGE_GREETING:
-		return "the greeting";
-	case STAGE_EHLO:
-		return "EHLO";
-	case STAGE_AUTH:
-		return "authentication";
-	case STAGE_STARTTLS:
-		return "STARTTLS";
-	case STAGE_MAIL:
-		return "MAIL FROM";
-	case STAGE_RCPT:
-		return "RCPT TO";
-	case STAGE_DATA:
-		return "DATA";
-	case STAGE_EOD:
-		return "the message";
-	default:
-		return "the session";
-	}
-}
-
 /* The stage of the outcome (submit.h) that an internal stage stands for. */
-static enum submit_stage outcome_stage(enum stage st)
+static enum submit_stage outcome_stage(enum dialogue_stage st)
 {
 	switch (st) {
-	case STAGE_CONNECT:
+	case DIALOGUE_CONNECT:
 		return SUBMIT_CONNECT;
-	case STAGE_GREETING:
+	case DIALOGUE_GREETING:
 		return SUBMIT_GREETING;
-	case STAGE_EHLO:
+	case DIALOGUE_EHLO:
 		return SUBMIT_EHLO;
-	case STAGE_AUTH:
+	case DIALOGUE_AUTH:
 		return SUBMIT_AUTH;
-	case STAGE_STARTTLS:
+	case DIALOGUE_STARTTLS:
 		return SUBMIT_TLS;
-	case STAGE_MAIL:
+	case DIALOGUE_MAIL:
 		return SUBMIT_MAIL;
-	case STAGE_RCPT:
+	case DIALOGUE_RCPT:
 		return SUBMIT_RCPT;
-	case STAGE_DATA:
+	case DIALOGUE_DATA:
 		return SUBMIT_DATA;
-	case STAGE_EOD:
+	case DIALOGUE_EOD:
 		return SUBMIT_AFTER_DOT;
 	default:
 		return SUBMIT_SESSION;
@@ -460,39 +320,40 @@ static int fail(struct submitter *s, struct diag *d, int status, bool refusal, c
 /* Turns the server's refusal into the status and the one line the user sees. */
 static int refused(struct submitter *s, struct diag *d)
 {
-	long code = s->failed_code;
+	long code = s->dl.failed_code;
 	if (s->outcome) {
 		s->outcome->reply_code = (int)code;
-		const char *text = s->failed.data ? s->failed.data : "";
+		const char *text = s->dl.failed.data ? s->dl.failed.data : "";
 		snprintf(s->outcome->reply_text, sizeof s->outcome->reply_text, "%s",
 			 strlen(text) > 4 ? text + 4 : "");
-		s->outcome->stage = s->failed_stage == STAGE_CONNECT ? SUBMIT_GREETING
-								      : outcome_stage(s->failed_stage);
+		s->outcome->stage = s->dl.failed_stage == DIALOGUE_CONNECT ? SUBMIT_GREETING
+								      : outcome_stage(s->dl.failed_stage);
 		s->outcome->dropped_after_dot = false;
 	}
 	int status;
 	if (code >= 400 && code < 500)
 		status = EX_TEMPFAIL;
-	else if (s->failed_stage == STAGE_RCPT)
+	else if (s->dl.failed_stage == DIALOGUE_RCPT)
 		status = EX_NOUSER;
-	else if (s->failed_stage == STAGE_AUTH && (code == 535 || code == 534 || code == 530))
+	else if (s->dl.failed_stage == DIALOGUE_AUTH && (code == 535 || code == 534 || code == 530))
 		status = EX_NOPERM;
 	else if (code >= 500 && code < 600)
 		status = EX_UNAVAILABLE;
 	else
 		status = EX_PROTOCOL;
-	if (s->failed_stage == STAGE_RCPT && s->failed_arg)
-		return fail(s, d, status, true, "refused <%s>: %s", s->failed_arg, s->failed.data);
-	if (s->failed_stage == STAGE_GREETING || s->failed_stage == STAGE_CONNECT)
-		return fail(s, d, status, true, "refused the connection: %s", s->failed.data);
-	return fail(s, d, status, true, "refused %s: %s", stage_name(s->failed_stage), s->failed.data);
+	if (s->dl.failed_stage == DIALOGUE_RCPT && s->dl.failed_arg)
+		return fail(s, d, status, true, "refused <%s>: %s", s->dl.failed_arg, s->dl.failed.data);
+	if (s->dl.failed_stage == DIALOGUE_GREETING || s->dl.failed_stage == DIALOGUE_CONNECT)
+		return fail(s, d, status, true, "refused the connection: %s", s->dl.failed.data);
+	return fail(s, d, status, true, "refused %s: %s", dialogue_stage_name(s->dl.failed_stage),
+		    s->dl.failed.data);
 }
 
 static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 {
 	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
-	enum submit_stage at = outcome_stage(s->stage);
-	bool after_dot = s->stage == STAGE_EOD;
+	enum submit_stage at = outcome_stage(s->dl.stage);
+	bool after_dot = s->dl.stage == DIALOGUE_EOD;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
@@ -512,12 +373,12 @@ static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 		ended_without_reply(s, SUBMIT_AUTH, false);
 		break;
 	case CURLE_WEIRD_SERVER_REPLY:
-		ended_without_reply(s, outcome_stage(s->reply_stage), false);
+		ended_without_reply(s, outcome_stage(s->dl.reply_stage), false);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		/* a timeout before the greeting is the connection's */
-		ended_without_reply(s, s->reply_code == 0 && s->stage == STAGE_GREETING ? SUBMIT_CONNECT : at,
-				    after_dot);
+		ended_without_reply(s, s->dl.reply_code == 0 && s->dl.stage == DIALOGUE_GREETING
+					       ? SUBMIT_CONNECT : at, after_dot);
 		break;
 	default:
 		ended_without_reply(s, at, after_dot && rc != CURLE_ABORTED_BY_CALLBACK);
@@ -530,7 +391,7 @@ static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 		return fail(s, d, EX_TEMPFAIL, false, "cannot connect (%s)", why);
 	case CURLE_OPERATION_TIMEDOUT:
 		return fail(s, d, EX_TEMPFAIL, false, "timed out waiting for %s (%s)",
-			    s->stage == STAGE_CONNECT ? "the connection" : stage_name(s->stage), why);
+			    dialogue_stage_name(s->dl.stage), why);
 	case CURLE_LOGIN_DENIED:
 		return fail(s, d, EX_NOPERM, false, "authentication failed (%s)", why);
 	/* the server and the configuration disagree: someone has to look (or it is an attack) */
@@ -551,15 +412,16 @@ static int curl_failure(struct submitter *s, CURLcode rc, struct diag *d)
 	case CURLE_URL_MALFORMAT:
 		return fail(s, d, EX_CONFIG, false, "%s", why);
 	case CURLE_WEIRD_SERVER_REPLY:
-		if (s->reply_code == 0)
+		if (s->dl.reply_code == 0)
 			return fail(s, d, EX_PROTOCOL, false, "not an SMTP server (%s)", why);
 		return fail(s, d, EX_PROTOCOL, false, "unexpected reply to %s: %s",
-			    stage_name(s->reply_stage), s->reply.data ? s->reply.data : why);
+			    dialogue_stage_name(s->dl.reply_stage), s->dl.reply.data ? s->dl.reply.data : why);
 	case CURLE_ABORTED_BY_CALLBACK:
-		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
+		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s",
+			    dialogue_stage_name(s->dl.stage));
 	default:
 		return fail(s, d, EX_TEMPFAIL, false, "connection lost during %s (%s)",
-			    stage_name(s->stage), why);
+			    dialogue_stage_name(s->dl.stage), why);
 	}
 }
 
@@ -568,16 +430,8 @@ static void reset_transaction(struct submitter *s)
 	s->read_failed = false;
 	s->read_diag.code = EX_OK;
 	s->read_diag.msg[0] = '\0';
-	s->stage = STAGE_GREETING;
-	set_string(&s->stage_arg, NULL, 0);
-	s->quit_sent = false;
-	s->reply_open = false;
-	s->reply_code = 0;
-	buf_reset(&s->reply);
-	buf_reset(&s->failed);
-	s->failed_code = 0;
+	dialogue_start(&s->dl);
 	s->errbuf[0] = '\0';
-	s->rcpt_sent = 0;
 }
 
 /* The options of one connection attempt to urls.v[cur]: grouped here, the only place that
@@ -659,10 +513,10 @@ static void set_connection_options(struct submitter *s)
  * dialogue broke off before MAIL FROM. */
 static bool worth_next_relay(const struct submitter *s, CURLcode rc)
 {
-	if (rc == CURLE_OK || s->read_failed || cancelled(s) || s->stage >= STAGE_MAIL)
+	if (rc == CURLE_OK || s->read_failed || cancelled(s) || s->dl.stage >= DIALOGUE_MAIL)
 		return false;
-	if (s->failed_code)
-		return s->failed_code >= 400 && s->failed_code < 500;
+	if (s->dl.failed_code)
+		return s->dl.failed_code >= 400 && s->dl.failed_code < 500;
 	return true;
 }
 
@@ -734,10 +588,11 @@ static int send_transaction(struct submitter *s, const char *sender, char *const
 		snprintf(out->reason, sizeof out->reason, "%s", s->read_diag.msg);
 		ended_without_reply(s, SUBMIT_INPUT, false);
 	} else if (out->cancelled && rc != CURLE_OK) {
-		ended_without_reply(s, outcome_stage(s->stage), false);
-		status = fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
+		ended_without_reply(s, outcome_stage(s->dl.stage), false);
+		status = fail(s, d, EX_TEMPFAIL, false, "interrupted during %s",
+			      dialogue_stage_name(s->dl.stage));
 	}
-	else if (rc != CURLE_OK && s->failed_code)
+	else if (rc != CURLE_OK && s->dl.failed_code)
 		status = refused(s, d);	/* a 5xx to EHLO that HELO then passed is no failure */
 	else if (rc != CURLE_OK)
 		status = curl_failure(s, rc, d);
@@ -774,8 +629,9 @@ static int learn_extensions(struct submitter *s, struct submit_outcome *out, str
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 	out->cancelled = cancelled(s);
 	if (out->cancelled && rc != CURLE_OK)
-		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s", stage_name(s->stage));
-	if (rc != CURLE_OK && s->failed_code)
+		return fail(s, d, EX_TEMPFAIL, false, "interrupted during %s",
+			    dialogue_stage_name(s->dl.stage));
+	if (rc != CURLE_OK && s->dl.failed_code)
 		return refused(s, d);
 	if (rc != CURLE_OK)
 		return curl_failure(s, rc, d);
@@ -946,7 +802,7 @@ int submitter_serverinfo(struct submitter *s, FILE *out, struct diag *d)
 	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
 	CURLcode rc = perform_with_failover(s, &none);
 	int status = EX_OK;
-	if (rc != CURLE_OK && s->failed_code)
+	if (rc != CURLE_OK && s->dl.failed_code)
 		status = refused(s, d);
 	else if (rc != CURLE_OK)
 		status = curl_failure(s, rc, d);

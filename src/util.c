@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 int diag_set(struct diag *d, int code, const char *fmt, ...)
 {
 	if (d) {
@@ -23,7 +25,7 @@ int diag_set(struct diag *d, int code, const char *fmt, ...)
 
 static void *oom(void)
 {
-	fputs("postie: out of memory\n", stderr);
+	log_out_of_memory();
 	exit(EX_OSERR);
 }
 

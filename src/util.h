@@ -22,8 +22,9 @@ struct diag {
 int diag_set(struct diag *d, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Allocators: on failure they print "postie: out of memory" and exit(EX_OSERR). They are the
- * only exception to "src/ never exits": there is nothing useful a caller could do instead. */
+/* Allocators: on failure they print "postie: out of memory" (log_out_of_memory) and
+ * exit(EX_OSERR). They are the only exception to "src/ never exits": there is nothing useful a
+ * caller could do instead. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -62,6 +62,7 @@ only_bob() {
 	assert_line --index 1 "Try 'postie --help' for the options."
 	post 64 --nonsense bob@example.org
 	assert_line --index 0 'postie: unknown option --nonsense'
+	assert_line --index 1 "Try 'postie --help' for the options."
 	[ "$(fixture_count)" -eq 0 ]
 }
 
