@@ -19,7 +19,8 @@ void log_transcript(const char *prefix, const char *text, size_t len);
  * owned; NULL for none). */
 void log_set_records(bool use_syslog, FILE *file);
 
-/* One delivery record: "id=... from=<...> nrcpt=N size=N relay=... status=... reply=...". */
+/* One record line as it is given (cut and escaped here): the delivery record's shape is
+ * log_delivery's; this is for a line that has no message to describe (pickup's refusals). */
 void log_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "postie: ..." on stderr: the one error line of cmd/postie.c, and what a run reports as it
