@@ -34,9 +34,6 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-/* How long a send may go on delivering the queue over its connection afterwards. */
-#define FLUSH_AFTER_SEND_SECONDS 20
-
 /* The message options of the command line; the run fills the rest (run_message_opts). */
 static struct message_opts message_opts_for(const struct run *r, const struct cli_opts *o)
 {
@@ -94,13 +91,8 @@ int app_send(const struct cli_opts *o, struct diag *d)
 	}
 	struct delivery_report rep;
 	rc = deliver_message(&r, msg, want_progress ? &progress : NULL, &sub, &rep, d);
-	if (rep.sent && r.queue && sub && !*r.cancel) {
-		/* what is due only: a send does not override the backoff of other entries */
-		struct queue_pass pass = { .due_only = true, .only_relay = r.acct->relay[0],
-					   .deadline = r.now + FLUSH_AFTER_SEND_SECONDS };
-		struct diag ignored;
-		queue_pass_run(&r, sub, &pass, &ignored);
-	}
+	if (rep.sent)
+		queue_pass_after_send(&r, sub, r.now + QUEUE_PASS_AFTER_SEND_SECONDS);
 done:
 	submitter_free(sub);
 	if (curl_ready)

@@ -17,9 +17,6 @@
 #include "smtpd.h"
 #include "submit.h"
 
-/* How long a session may go on delivering the queue over its connection afterwards. */
-#define FLUSH_AFTER_SESSION_SECONDS 20
-
 struct smtp_session {
 	struct run *r;
 	struct submitter *sub;	/* one connection to the relay for the whole session */
@@ -162,12 +159,8 @@ int bs_serve(struct run *r, int cancel_fd, struct diag *d)
 		.ctx = &ss,
 	};
 	int rc = smtpd_run(&p, 0, 1, d);
-	if (ss.sent_any && r->queue && ss.sub && !*r->cancel) {
-		struct queue_pass pass = { .due_only = true, .only_relay = r->acct->relay[0],
-					   .deadline = run_now() + FLUSH_AFTER_SESSION_SECONDS };
-		struct diag ignored;
-		queue_pass_run(r, ss.sub, &pass, &ignored);
-	}
+	if (ss.sent_any)
+		queue_pass_after_send(r, ss.sub, run_now() + QUEUE_PASS_AFTER_SEND_SECONDS);
 	submitter_free(ss.sub);
 	return rc;
 }

@@ -476,6 +476,16 @@ int queue_pass_run(struct run *r, struct submitter *reuse, const struct queue_pa
 	return rc;
 }
 
+void queue_pass_after_send(struct run *r, struct submitter *sub, time_t deadline)
+{
+	if (!r->queue || !sub || *r->cancel)
+		return;
+	struct queue_pass p = { .due_only = true, .only_relay = r->acct->relay[0],
+				.deadline = deadline };
+	struct diag ignored;
+	queue_pass_run(r, sub, &p, &ignored);
+}
+
 void queue_pass_pickup(struct run *r, bool report, struct diag *d)
 {
 	struct pickup_params p = {

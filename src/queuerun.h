@@ -32,6 +32,14 @@ struct queue_pass {
 int queue_pass_run(struct run *r, struct submitter *reuse, const struct queue_pass *p,
 		   struct diag *d);
 
+/* After a send that reached the relay over sub (r->acct's connection): what is due for that
+ * relay goes over the same connection, no entry started at or after deadline (the caller's
+ * clock plus QUEUE_PASS_AFTER_SEND_SECONDS); a send does not override the backoff of other
+ * entries. Nothing without an open queue, or after a signal. What it cannot deliver stays
+ * queued, unsaid: the send's own status stands. */
+#define QUEUE_PASS_AFTER_SEND_SECONDS 20
+void queue_pass_after_send(struct run *r, struct submitter *sub, time_t deadline);
+
 /* Root's pass takes the system queue's maildrop into r's queue first (pickup.h), with the
  * configuration it runs with. A refusal is always said; what was picked up with report. d gets
  * root's own failure to take it. */
