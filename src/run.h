@@ -49,6 +49,8 @@ int run_open(struct run *r, const struct cli_opts *o, struct diag *d);
  * or the status kept in r->queue_error. */
 int run_open_queue(struct run *r);
 
+/* Releases what run_open took: the transcript, the logfile (records and transcript point
+ * nowhere after), the queue, the aliases, the configuration and the environment's names. */
 void run_close(struct run *r);
 
 /* From now on SIGTERM, SIGINT and SIGHUP stop the transfer (a fully read message is queued):
