@@ -185,4 +185,24 @@ bool config_duration(const char *text, long *seconds);
 /* Releases everything c owns (secrets wiped) and zeroes it. */
 void config_free(struct config *c);
 
+/* --- the environment, an input of the configuration (config_env.c) ----------------------- */
+
+/* What a run takes from the host and the caller beside the files, resolved once for account a:
+ * the names a message is written with, and where its queue is. */
+struct config_env {
+	char *domain;			/* a's `domain`, else the host's fully qualified name */
+	char *login;			/* the caller's login name, the sender of last resort */
+	char *full_name;		/* $NAME or GECOS, for a From -F does not name; or NULL */
+	char legacy_charset[48];	/* what names composed text that is not UTF-8 */
+	char *received_host;		/* the host a Received field names, or NULL for none */
+	char *queue_dir;		/* a's `queue`, else the default for the caller */
+	struct strlist local_domains;	/* what counts as this machine */
+};
+
+/* Fills e for account a from the host (its name: one resolver lookup at most, and only when a
+ * needs it), the caller's uid and environment ($NAME, $HOME, $XDG_STATE_HOME) and the locale.
+ * Cannot fail; release e with config_env_free. */
+void config_env_load(struct config_env *e, const struct account *a);
+void config_env_free(struct config_env *e);
+
 #endif

@@ -62,6 +62,22 @@ void log_out_of_memory(void)
 	(void)write_all(STDERR_FILENO, line, sizeof line - 1);	/* nothing left to report to */
 }
 
+void log_progress(bool last, const char *fmt, ...)
+{
+	struct buf text = {0}, b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&text, fmt, ap);
+	va_end(ap);
+	buf_puts(&b, "\rpostie: ");
+	buf_put_escaped_n(&b, text.data ? text.data : "", text.len);
+	if (last)
+		buf_putc(&b, '\n');
+	fwrite(b.data, 1, b.len, stderr);
+	buf_free(&text);
+	buf_free(&b);
+}
+
 void log_set_records(bool use_syslog, FILE *file)
 {
 	if (use_syslog && !records_syslog)
@@ -93,6 +109,13 @@ void log_record(const char *fmt, ...)
 	}
 	buf_free(&raw);
 	buf_free(&line);
+}
+
+void log_delivery(const char *id, const char *sender, size_t nrcpt, unsigned long long size,
+		  const char *relay, const char *status, const char *reply)
+{
+	log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=%s%s%s", id ? id : "-",
+		   sender, nrcpt, size, relay, status, reply ? " reply=" : "", reply ? reply : "");
 }
 
 void log_set_transcript(bool verbose, FILE *file)

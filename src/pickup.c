@@ -92,9 +92,10 @@ static int pick_one(const struct pickup_params *p, struct maildrop_item *it, cha
 		s = NULL;
 		if (rc == EX_OK) {
 			*id = xstrdup(m.id);
-			log_record("id=%s from=<%s> nrcpt=%zu size=%llu relay=%s status=queued "
-				   "reply=picked up from the system queue, uid %lu (%s)", m.id, m.sender,
-				   m.rcpts.n, m.size, m.relay, (unsigned long)e->uid, login);
+			char *reply = xasprintf("picked up from the system queue, uid %lu (%s)",
+						(unsigned long)e->uid, login);
+			log_delivery(m.id, m.sender, m.rcpts.n, m.size, m.relay, "queued", reply);
+			free(reply);
 		}
 		queue_meta_free(&m);
 	}

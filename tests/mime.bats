@@ -204,6 +204,9 @@ PY
 	script -qec "\"$POSTIE\" -s big -a \"$F/big.bin\" ops@example.org </dev/null" /dev/null >"$BATS_TEST_TMPDIR/tty.out"
 	grep -aq 'postie: sent [0-9.]* of [0-9.]* MiB, [0-9.]* MiB/s, [0-9]* s left' "$BATS_TEST_TMPDIR/tty.out"
 	grep -aq 'postie: sent [0-9.]* MiB in [0-9.]* s, [0-9.]* MiB/s' "$BATS_TEST_TMPDIR/tty.out"
+	# each redraw starts with a CR; the last one ends the line after 20 spaces over the rest
+	grep -aqP '^\rpostie: sent [0-9.]+ of [0-9.]+ MiB, [0-9.]+ MiB/s, [0-9]+ s left \rpostie: ' "$BATS_TEST_TMPDIR/tty.out"
+	grep -aqP '\rpostie: sent [0-9.]+ MiB in [0-9.]+ s, [0-9.]+ MiB/s {20}\r?$' "$BATS_TEST_TMPDIR/tty.out"
 	run -0 "$POSTIE" -s big -a "$F/big.bin" ops@example.org </dev/null
 	assert_output ''
 	script -qec "\"$POSTIE\" --no-progress -s big -a \"$F/big.bin\" ops@example.org </dev/null" /dev/null >"$BATS_TEST_TMPDIR/tty2.out"

@@ -336,3 +336,14 @@ entry_text() {
 	run -0 as_root "$POSTIE" -q
 	[ "$(fixture_count)" -eq 0 ]
 }
+
+@test "a user's -odq message over the maildrop's bound is not queued cut short: exit 75, the line says why, nothing is left" {
+	{ printf 'Subject: big\n\n'; head -c $((65 * 1024 * 1024)) /dev/zero | tr '\0' 'x' | fold -w 76; } >"$WORLD/big"
+	chmod 644 "$WORLD/big"
+	run -75 as_user nobody "$WORLD/postie" -odq b@example.org <"$WORLD/big"
+	assert_output "postie: not queued (system queue $MAILDROP: the message is larger than the 67108864 bytes it takes): the message was not accepted"
+	run -0 as_root find "$WORLD/var/spool/postie/maildrop" -mindepth 1
+	assert_output ''
+	run -0 as_root "$POSTIE" -q
+	[ "$(fixture_count)" -eq 0 ]
+}

@@ -1,0 +1,77 @@
+/* run.h: one invocation's context, below every mode: the configuration and the account in use,
+ * the environment's names, the logfile and transcript, the queue, the signal flag, and the
+ * factory of submitters. It never sends, queues or prints a message itself. */
+#ifndef POSTIE_RUN_H
+#define POSTIE_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "util.h"
+
+struct aliases;
+struct message_opts;
+struct progress;
+struct queue;
+struct submitter;
+
+/* What a run needs from the configuration, in one place. */
+struct run {
+	struct config cfg;
+	const struct account *acct;	/* the settings in use, owned by cfg */
+	struct config_env env;		/* domain, login, queue dir... for acct */
+	enum delivery_mode delivery;	/* -odq / -odi, else acct's `delivery`: resolved once */
+	FILE *transcript;
+	FILE *logfile;
+	struct queue *queue;
+	struct diag queue_error;	/* why queue is NULL */
+	time_t now;
+	const volatile sig_atomic_t *cancel;	/* non-zero once a signal asked postie to stop */
+	struct aliases *aliases;	/* the account's aliases file, or NULL */
+	bool maildrop;			/* a user's message through the system configuration:
+					 * what cannot be sent now goes to the system queue */
+};
+
+/* The current time; POSTIE_NOW (seconds since the epoch) replaces it so that tests can move
+ * through backoff and expiry without sleeping. */
+time_t run_now(void);
+
+/* Loads the configuration the options name, picks the account (--account, else -f's address),
+ * opens the transcript (-X) and the logfile, resolves the environment and reads the aliases.
+ * Returns EX_OK, or a status with d; r is always safe to run_close. */
+int run_open(struct run *r, const struct cli_opts *o, struct diag *d);
+
+/* Opens the queue; a send goes on without it (and says so if it then needs it). Returns EX_OK
+ * or the status kept in r->queue_error. */
+int run_open_queue(struct run *r);
+
+/* Releases what run_open took: the transcript, the logfile (records and transcript point
+ * nowhere after), the queue, the aliases, the configuration and the environment's names. */
+void run_close(struct run *r);
+
+/* From now on SIGTERM, SIGINT and SIGHUP stop the transfer (a fully read message is queued):
+ * returns the flag they set, the one r->cancel points at. */
+const volatile sig_atomic_t *run_catch_signals(void);
+
+/* -bs: a pipe the signal handler also writes a byte to, so that a poll wakes even when the
+ * signal came between its check of the flag and the poll. Returns its read end, or 0 (smtpd's
+ * "none") when no pipe could be made; run_signal_pipe_close closes it. */
+int run_signal_pipe_open(void);
+void run_signal_pipe_close(void);
+
+/* A submitter for account a (progress: the progress line's state, or NULL for none). The
+ * secret (password, or the output of password-command) is fetched only now, handed to libcurl,
+ * and wiped. Returns EX_OK with *out (free with submitter_free), or config_password's error. */
+int run_submitter(const struct run *r, const struct account *a, struct progress *progress,
+		  struct submitter **out, struct diag *d);
+
+/* Fills what the run knows of the message options: the account's From, the environment's
+ * names, the aliases and local domains, the cancel flag, and full_name when the caller left it
+ * NULL. The caller fills what it was given (the command line, or -bs's envelope). */
+void run_message_opts(const struct run *r, struct message_opts *mo);
+
+#endif
