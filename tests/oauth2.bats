@@ -1,0 +1,161 @@
+#!/usr/bin/env bats
+# Built-in OAuth2 (issue 19): postie --authorize against an HTTPS token endpoint (tests/fixtures/
+# tokend.py): the device grant (pending, slow_down, success, expired, denied), the
+# client-credentials grant, the stored state, and no secret in -v, argv or the environment.
+
+load helpers
+load postie
+load oauth
+
+CLIENT_SECRET='cl1ent-s3cret'
+
+setup_file() {
+	fixture_start
+	tokend_start
+}
+teardown_file() {
+	tokend_stop
+	fixture_stop
+}
+setup() {
+	fixture_reset
+	tokend_reset
+	message 'From: a@example.org\nSubject: oauth2\n\nbody\n'
+	STATE=$BATS_TEST_TMPDIR/xdg-state/postie/oauth2-work.json
+}
+
+# oauth_config [LINES...]: account work with the fixture as its custom provider.
+oauth_config() {
+	postie_config 'account work' 'user a@example.org' 'oauth2-provider custom' \
+		'oauth2-client-id cid-123' "oauth2-client-secret $CLIENT_SECRET" \
+		"oauth2-device-url $TOKEND_URL/device" "oauth2-token-url $TOKEND_URL/token" \
+		'oauth2-scope mail.send' "tls-ca-file $TOKEND_CA/ca.pem" "$@"
+	chmod 600 "$POSTIE_CONFIG"
+}
+
+DEVICE='{"status": 200, "body": {"device_code": "dc-1", "user_code": "WDJB-MJHT",
+	"verification_uri": "https://example.test/device",
+	"verification_uri_complete": "https://example.test/device?user_code=WDJB-MJHT",
+	"expires_in": 60, "interval": 1}}'
+PENDING='{"status": 400, "body": {"error": "authorization_pending"}}'
+TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
+	"token_type": "Bearer", "expires_in": 3599}}'
+
+@test "--authorize runs the device grant: the code shown, polled until a token, stored 0600" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$PENDING, $TOKEN]}"
+	run -0 --separate-stderr postie --authorize --account work
+	assert_equal "$stderr" ""
+	assert_line -n 0 "To authorize account 'work', open https://example.test/device"
+	assert_line -n 1 "and enter the code WDJB-MJHT"
+	assert_line -n 2 "(or open https://example.test/device?user_code=WDJB-MJHT, which holds the code)"
+	assert_line -n 3 "Waiting for the authorization (it expires in 60 seconds)..."
+	assert_line -n 4 "Authorized: account 'work', tokens stored in $STATE (the access token expires in 3599 seconds)"
+	[ "$(stat -c %a "$STATE")" = 600 ]
+	[ "$(jq -r .access_token "$STATE")" = at-1 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-1 ]
+	run -0 tokend_requests '[.path, .form.grant_type // "", .form.client_id, .form.device_code // "", .form.scope // ""] | join(" ")'
+	assert_output "/device  cid-123  mail.send
+/token urn:ietf:params:oauth:grant-type:device_code cid-123 dc-1 
+/token urn:ietf:params:oauth:grant-type:device_code cid-123 dc-1 "
+	[ "$(tokend_requests '.form.client_secret' | sed -n 2p)" = "$(tokend_marker "$CLIENT_SECRET")" ]
+}
+
+@test "slow_down makes --authorize poll 5 seconds more slowly" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [{\"status\": 400, \"body\": {\"error\": \"slow_down\"}}, $TOKEN]}"
+	run -0 postie --authorize --account work
+	mapfile -t at < <(tokend_requests '.time')
+	[ "${#at[@]}" -eq 3 ]
+	# device -> first poll: the interval (1 s); first -> second poll: 1 + 5 s
+	run -0 python3 -c "import sys; a = [float(x) for x in sys.argv[1:]]; g1, g2 = a[1] - a[0], a[2] - a[1]; print(round(g1), round(g2)); sys.exit(0 if g1 < 3 and g2 >= 5.5 else 1)" "${at[@]}"
+}
+
+@test "expired_token ends --authorize with 75 and the line to run again; nothing stored" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$PENDING, {\"status\": 400, \"body\": {\"error\": \"expired_token\"}}]}"
+	run -75 --separate-stderr postie --authorize --account work
+	assert_equal "$stderr" "postie: account 'work': the code expired before it was entered (expired_token): run postie --authorize --account work again"
+	[ ! -e "$STATE" ]
+}
+
+@test "access_denied ends --authorize with 77 and says so; nothing stored" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [{\"status\": 400, \"body\": {\"error\": \"access_denied\"}}]}"
+	run -77 --separate-stderr postie --authorize --account work
+	assert_equal "$stderr" "postie: account 'work': the authorization was denied (access_denied)"
+	[ ! -e "$STATE" ]
+}
+
+@test "the client-credentials grant needs no person: the secret and scope sent, the token stored" {
+	oauth_config 'oauth2-grant client-credentials'
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "app-at", "expires_in": 3600}}]}'
+	run -0 --separate-stderr postie --authorize --account work
+	assert_output "Authorized: account 'work', tokens stored in $STATE (the access token expires in 3600 seconds)"
+	[ "$(jq -r .access_token "$STATE")" = app-at ]
+	[ "$(jq -r '.refresh_token // "none"' "$STATE")" = none ]
+	run -0 tokend_requests '[.path, .form.grant_type, .form.client_id, .form.scope, .form.client_secret] | join(" ")'
+	assert_output "/token client_credentials cid-123 mail.send $(tokend_marker "$CLIENT_SECRET")"
+}
+
+@test "a token endpoint with a certificate the CA did not sign is refused (TLS verified)" {
+	oauth_config
+	sed -i "s|^tls-ca-file .*|tls-ca-file $TOKEND_CA/untrusted.pem|" "$POSTIE_CONFIG"
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$TOKEN]}"
+	run -75 --separate-stderr postie --authorize --account work
+	[[ $stderr == "postie: account 'work': token endpoint $TOKEND_URL/device: "* ]]
+	run -0 tokend_requests
+	assert_output ''
+}
+
+@test "a token endpoint answering 500 to the device request: 75 and the status" {
+	oauth_config
+	tokend_script '{"device": [{"status": 500, "body": "oops"}]}'
+	run -75 --separate-stderr postie --authorize --account work
+	assert_equal "$stderr" "postie: account 'work': device endpoint $TOKEND_URL/device: HTTP 500"
+}
+
+@test "-v shows the requests and statuses, never the client secret, device code or tokens" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$PENDING, $TOKEN]}"
+	run -0 --separate-stderr postie -v --authorize --account work
+	[[ $stderr == *"oauth2> POST $TOKEND_URL/device (client_id=cid-123)"* ]]
+	[[ $stderr == *"oauth2< authorization_pending"* ]]
+	[[ $stderr == *"oauth2< HTTP 200"* ]]
+	for secret in "$CLIENT_SECRET" dc-1 at-1 rt-1; do
+		run -1 grep -qF -- "$secret" <<<"$stderr"
+	done
+}
+
+@test "the client secret from a command is in neither argv nor the environment of postie" {
+	printf '#!/bin/sh\nenv >"%s/child-env"\necho "%s"\n' "$BATS_TEST_TMPDIR" "$CLIENT_SECRET" \
+		>"$BATS_TEST_TMPDIR/secret.sh"
+	chmod 700 "$BATS_TEST_TMPDIR/secret.sh"
+	oauth_config
+	sed -i "s|^oauth2-client-secret .*|oauth2-client-secret-command $BATS_TEST_TMPDIR/secret.sh|" "$POSTIE_CONFIG"
+	tokend_script "{\"device\": [$DEVICE], \"token\": [{\"status\": 400, \"body\": {\"error\": \"authorization_pending\"}, \"delay\": 2}, $TOKEN]}"
+	POSTIE_SOMETHING=x "$POSTIE" --authorize --account work >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$TOKEND_DIR/requests.jsonl" ] && break; sleep 0.1; done
+	sleep 1.2
+	tr '\0' '\n' <"/proc/$pid/cmdline" >"$BATS_TEST_TMPDIR/cmdline"
+	tr '\0' '\n' <"/proc/$pid/environ" >"$BATS_TEST_TMPDIR/environ"
+	wait "$pid"
+	[ -s "$BATS_TEST_TMPDIR/cmdline" ]
+	run -1 grep -qF -- "$CLIENT_SECRET" "$BATS_TEST_TMPDIR/cmdline"
+	run -1 grep -qF -- "$CLIENT_SECRET" "$BATS_TEST_TMPDIR/environ"
+	run -1 grep -q '^POSTIE_' "$BATS_TEST_TMPDIR/child-env"
+	[ "$(tokend_requests '.form.client_secret' | sed -n 2p)" = "$(tokend_marker "$CLIENT_SECRET")" ]
+}
+
+@test "the google preset says why it has no device flow for Gmail" {
+	postie_config 'account g' 'oauth2-provider google' 'oauth2-client-id x.apps.googleusercontent.com'
+	run -78 --separate-stderr postie --authorize --account g
+	assert_equal "$stderr" "postie: account 'g': Google's device flow does not grant the Gmail scope https://mail.google.com/: store a refresh token obtained another way in the oauth2-state file, or set oauth2-device-url"
+}
+
+@test "--authorize for an account without oauth2-provider is a configuration error" {
+	postie_config 'account plain' 'user alice'
+	run -78 --separate-stderr postie --authorize --account plain
+	assert_equal "$stderr" "postie: account 'plain' has no oauth2-provider"
+}
