@@ -24,6 +24,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
+#include "oauth2.h"
 #include "pickup.h"
 #include "queue.h"
 #include "smtpd.h"
@@ -365,6 +366,12 @@ static int submitter_for(struct run *r, const struct account *a, struct submitte
 	*out = NULL;
 	if (a->password || a->password_command) {
 		int rc = config_password(a, &secret, d);
+		if (rc != EX_OK)
+			return rc;
+	}
+	/* issue 19: built-in OAuth2 (oauth2.h): the token source gives a fresh bearer token */
+	if (a->oauth2_provider) {
+		int rc = oauth2_bearer(a, &secret, d);
 		if (rc != EX_OK)
 			return rc;
 	}

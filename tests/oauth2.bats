@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # Built-in OAuth2 (issue 19): postie --authorize against an HTTPS token endpoint (tests/fixtures/
 # tokend.py): the device grant (pending, slow_down, success, expired, denied), the
-# client-credentials grant, the stored state, and no secret in -v, argv or the environment.
+# client-credentials grant, the stored state, and no secret in -v, argv or the environment;
+# then sends with the token: refresh before a send, rotation, the endpoint down or refusing, and
+# concurrent sends refreshing once. The SMTP fixture accepts only the token in $SMTP_TOKEN.
 
 load helpers
 load postie
@@ -10,7 +12,9 @@ load oauth
 CLIENT_SECRET='cl1ent-s3cret'
 
 setup_file() {
-	fixture_start
+	SMTP_TOKEN=$BATS_FILE_TMPDIR/smtp-token
+	export SMTP_TOKEN
+	fixture_start --auth-user a@example.org --auth-token "@$SMTP_TOKEN"
 	tokend_start
 }
 teardown_file() {
@@ -22,7 +26,23 @@ setup() {
 	tokend_reset
 	message 'From: a@example.org\nSubject: oauth2\n\nbody\n'
 	STATE=$BATS_TEST_TMPDIR/xdg-state/postie/oauth2-work.json
+	Q=$BATS_TEST_TMPDIR/queue
+	rm -f "$SMTP_TOKEN"
 }
+
+# state ACCESS REFRESH EXPIRES_IN: the state file of account work, as --authorize leaves it.
+state() {
+	mkdir -p "${STATE%/*}"
+	local now
+	now=$(date +%s)
+	jq -nc --arg a "$1" --arg r "$2" --argjson e "$((now + $3))" --argjson n "$now" \
+		'{access_token: $a, refresh_token: $r, expires_at: $e, obtained_at: $n, refreshed_at: 0}' \
+		>"$STATE"
+	chmod 600 "$STATE"
+}
+
+# relay_accepts TOKEN: the one access token the SMTP fixture takes from now on.
+relay_accepts() { printf '%s\n' "$1" >"$SMTP_TOKEN"; }
 
 # oauth_config [LINES...]: account work with the fixture as its custom provider.
 oauth_config() {
@@ -158,4 +178,129 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 	postie_config 'account plain' 'user alice'
 	run -78 --separate-stderr postie --authorize --account plain
 	assert_equal "$stderr" "postie: account 'plain' has no oauth2-provider"
+}
+
+# --- sending with the token ------------------------------------------------------------------
+
+@test "authorize, then send: the relay gets the stored access token, nothing is refreshed" {
+	oauth_config
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$TOKEN]}"
+	run -0 postie --authorize --account work
+	relay_accepts at-1
+	post 0 --account work -f a@example.org b@example.org
+	assert_envelope "EHLO example.net" "AUTH a@example.org" "MAIL FROM:<a@example.org>" "RCPT TO:<b@example.org>"
+	fixture_session_log 1 | grep -q '^C: AUTH XOAUTH2'
+	[ "$(tokend_requests | wc -l)" -eq 2 ]
+}
+
+@test "an access token about to expire is refreshed before the send; the rotated refresh token is kept, the old one never sent again" {
+	oauth_config
+	state at-old rt-1 60
+	relay_accepts at-2
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}]}'
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 1 ]
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+	[ "$(stat -c %a "$STATE")" = 600 ]
+	run -0 tokend_requests '[.form.grant_type, .form.refresh_token, .form.client_id, .form.client_secret] | join(" ")'
+	assert_output "refresh_token $(tokend_marker rt-1) cid-123 $(tokend_marker "$CLIENT_SECRET")"
+	# the next refresh sends rt-2
+	jq -c '.expires_at = 0' "$STATE" >"$STATE.new" && chmod 600 "$STATE.new" && mv "$STATE.new" "$STATE"
+	relay_accepts at-3
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-3", "refresh_token": "rt-3", "expires_in": 3600}}]}'
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 2 ]
+	run -0 tokend_requests '.form.refresh_token'
+	assert_line -n 1 "$(tokend_marker rt-2)"
+	run -1 grep -c "$(tokend_marker rt-1)" <(tokend_requests '.form.refresh_token' | sed 1d)
+	[ "$(jq -r .refresh_token "$STATE")" = rt-3 ]
+}
+
+@test "a refresh without a new refresh token keeps the old one" {
+	oauth_config
+	state at-old rt-1 0
+	relay_accepts at-2
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "expires_in": 3600}}]}'
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-1 ]
+}
+
+@test "a token endpoint answering 500 queues the message (exit 0); postie -q delivers it later" {
+	oauth_config
+	state at-old rt-1 0
+	tokend_script '{"token": [{"status": 500, "body": "down"}]}'
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	relay_accepts at-2
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "expires_in": 3600}}]}'
+	run -0 postie -q
+	[ "$(fixture_count)" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 0 ]
+}
+
+@test "a token endpoint that does not answer within timeout queues the message (exit 0)" {
+	oauth_config 'timeout 2'
+	state at-old rt-1 0
+	tokend_script '{"token": [{"status": 200, "delay": 5, "body": {"access_token": "late"}}]}'
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	[ "$(jq -r .access_token "$STATE")" = at-old ]
+}
+
+@test "invalid_grant queues the message, exits 77 and says what to run; once authorized, postie -q delivers" {
+	oauth_config
+	state at-old rt-1 0
+	tokend_script '{"token": [{"status": 400, "body": {"error": "invalid_grant", "error_description": "revoked"}}]}'
+	run -77 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[[ $stderr =~ ^postie:\ account\ \'work\':\ the\ authorization\ was\ revoked\ or\ has\ expired\ \(invalid_grant\):\ run\ postie\ --authorize\ --account\ work\;\ queued\ as\ [0-9a-f-]+,\ delivered\ by\ \'postie\ -q\'\ once\ fixed$ ]]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
+	tokend_script "{\"device\": [$DEVICE], \"token\": [$TOKEN]}"
+	run -0 postie --authorize --account work
+	relay_accepts at-1
+	run -0 postie -q
+	[ "$(fixture_count)" -eq 1 ]
+}
+
+@test "nothing stored yet: the message is queued, 77, and the line to run" {
+	oauth_config
+	run -77 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[[ $stderr == "postie: account 'work': no OAuth2 token stored in $STATE: run postie --authorize --account work; queued as "*", delivered by 'postie -q' once fixed" ]]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	run -0 tokend_requests
+	assert_output ''
+}
+
+@test "10 concurrent sends with an expired token refresh once, and every message is delivered" {
+	oauth_config
+	state at-old rt-1 0
+	relay_accepts at-2
+	tokend_script '{"token": [{"status": 200, "delay": 1, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}, {"status": 400, "body": {"error": "invalid_grant"}}]}'
+	pids=()
+	for i in $(seq 10); do
+		"$POSTIE" --account work -f a@example.org "b$i@example.org" <"$BATS_TEST_TMPDIR/msg" &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid"
+	done
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	[ "$(fixture_count)" -eq 10 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+}
+
+@test "-v of a send that refreshes shows no token and no secret" {
+	oauth_config
+	state at-old rt-1 0
+	relay_accepts at-2
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}]}'
+	run -0 --separate-stderr postie -v --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[[ $stderr == *"oauth2> POST $TOKEND_URL/token (grant_type=refresh_token)"* ]]
+	for secret in "$CLIENT_SECRET" at-old at-2 rt-1 rt-2; do
+		run -1 grep -qF -- "$secret" <<<"$stderr"
+	done
 }
