@@ -206,7 +206,9 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 	run -0 tokend_requests '[.form.grant_type, .form.refresh_token, .form.client_id, .form.client_secret] | join(" ")'
 	assert_output "refresh_token $(tokend_marker rt-1) cid-123 $(tokend_marker "$CLIENT_SECRET")"
 	# the next refresh sends rt-2
-	jq -c '.expires_at = 0' "$STATE" >"$STATE.new" && chmod 600 "$STATE.new" && mv "$STATE.new" "$STATE"
+	jq -c '.expires_at = 0' "$STATE" >"$STATE.new"
+	chmod 600 "$STATE.new"
+	mv "$STATE.new" "$STATE"
 	relay_accepts at-3
 	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-3", "refresh_token": "rt-3", "expires_in": 3600}}]}'
 	post 0 --account work -f a@example.org b@example.org
