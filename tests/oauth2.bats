@@ -261,6 +261,8 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 	[[ $stderr =~ ^postie:\ account\ \'work\':\ the\ authorization\ was\ revoked\ or\ has\ expired\ \(invalid_grant\):\ run\ postie\ --authorize\ --account\ work\;\ queued\ as\ [0-9a-f-]+,\ delivered\ by\ \'postie\ -q\'\ once\ fixed$ ]]
 	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
 	[ "$(fixture_count)" -eq 0 ]
+	run -0 postie -bp
+	assert_line --regexp "^  \(smtp://127\.0\.0\.1:[0-9]+ account 'work': the authorization was revoked or has expired \(invalid_grant\): run postie --authorize --account work\)$"
 	tokend_script "{\"device\": [$DEVICE], \"token\": [$TOKEN]}"
 	run -0 postie --authorize --account work
 	relay_accepts at-1
