@@ -279,13 +279,13 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 	assert_output ''
 }
 
-@test "10 concurrent sends with an expired token refresh once, and every message is delivered" {
+@test "20 concurrent sends with an expired token refresh once, and every message is delivered" {
 	oauth_config
 	state at-old rt-1 0
 	relay_accepts at-2
 	tokend_script '{"token": [{"status": 200, "delay": 1, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}, {"status": 400, "body": {"error": "invalid_grant"}}]}'
 	pids=()
-	for i in $(seq 10); do
+	for i in $(seq 20); do
 		"$POSTIE" --account work -f a@example.org "b$i@example.org" <"$BATS_TEST_TMPDIR/msg" &
 		pids+=($!)
 	done
@@ -293,18 +293,22 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 		wait "$pid"
 	done
 	[ "$(tokend_requests | wc -l)" -eq 1 ]
-	[ "$(fixture_count)" -eq 10 ]
+	[ "$(fixture_count)" -eq 20 ]
 	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
 }
 
-@test "-v of a send that refreshes shows no token and no secret" {
+@test "-v and -X of a send that refreshes show no token and no secret" {
 	oauth_config
 	state at-old rt-1 0
 	relay_accepts at-2
 	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}]}'
-	run -0 --separate-stderr postie -v --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	run -0 --separate-stderr postie -v -X "$BATS_TEST_TMPDIR/x.log" --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
 	[[ $stderr == *"oauth2> POST $TOKEND_URL/token (grant_type=refresh_token)"* ]]
-	for secret in "$CLIENT_SECRET" at-old at-2 rt-1 rt-2; do
+	grep -qF "oauth2> POST $TOKEND_URL/token (grant_type=refresh_token)" "$BATS_TEST_TMPDIR/x.log"
+	# nor the XOAUTH2 blob that carries the access token
+	blob=$(printf 'user=a@example.org\001auth=Bearer at-2\001\001' | base64 -w0)
+	for secret in "$CLIENT_SECRET" at-old at-2 rt-1 rt-2 "$blob"; do
 		run -1 grep -qF -- "$secret" <<<"$stderr"
+		run -1 grep -qF -- "$secret" "$BATS_TEST_TMPDIR/x.log"
 	done
 }
