@@ -580,3 +580,24 @@ out:
 	oauth2_client_close(&c);
 	return rc;
 }
+
+int oauth2_forget_access(const struct account *a, const char *token, struct diag *d)
+{
+	struct oauth2_client c;
+	struct oauth2_token t = {0};
+	bool found = false;
+	int lock = -1;
+	int rc = client_resolve(a, &c, d);
+	if (rc == EX_OK)
+		rc = tokenstate_lock(c.state_path, &lock, d);
+	if (rc == EX_OK)
+		rc = tokenstate_read(c.state_path, &t, &found, d);
+	if (rc == EX_OK && found && t.access_token && token && strcmp(t.access_token, token) == 0) {
+		t.expires_at = 0;
+		rc = tokenstate_write(c.state_path, &t, d);
+	}
+	tokenstate_unlock(lock);
+	oauth2_token_clear(&t);
+	oauth2_client_close(&c);
+	return rc;
+}

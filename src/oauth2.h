@@ -107,4 +107,10 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
  * EX_CONFIG (client errors, the state file), EX_CANTCREAT (writing the state). */
 int oauth2_bearer(const struct account *a, char **token, struct diag *d);
 
+/* For a relay that refused token (535, or a 334 error challenge): marks the stored access token
+ * as lapsed, under the lock, when it is still token, so that the next oauth2_bearer refreshes
+ * (one refresh and one retry: the caller's part). A token already replaced by another process
+ * is left alone. Errors: as tokenstate_read and tokenstate_write. */
+int oauth2_forget_access(const struct account *a, const char *token, struct diag *d);
+
 #endif

@@ -168,6 +168,39 @@ static void test_state(void)
 	free(path);
 }
 
+/* A relay's refusal of a token: the stored one lapses, unless another process replaced it. */
+static void test_forget(void)
+{
+	char dir[] = "/tmp/oauth2_forget.XXXXXX";
+	ok(mkdtemp(dir) != NULL, "a temporary directory");
+	char *path = xasprintf("%s/s.json", dir);
+	struct account a = {0};
+	a.name = "w";
+	a.oauth2_provider = "custom";
+	a.oauth2_client_id = "c";
+	a.oauth2_token_url = "https://t.example/";
+	a.oauth2_state = path;
+	struct oauth2_token t = { strdup("at-1"), strdup("rt-1"), NOW + 3600, NOW, 0 };
+	struct diag d = {0};
+	tokenstate_write(path, &t, &d);
+	is_int(oauth2_forget_access(&a, "at-other", &d), EX_OK, "another token: nothing to do");
+	struct oauth2_token back = {0};
+	bool found;
+	tokenstate_read(path, &back, &found, &d);
+	is_int((long)back.expires_at, NOW + 3600, "a replaced token is left alone");
+	oauth2_token_clear(&back);
+	is_int(oauth2_forget_access(&a, "at-1", &d), EX_OK, "the refused token");
+	tokenstate_read(path, &back, &found, &d);
+	is_int((long)back.expires_at, 0, "lapses");
+	is_str(back.refresh_token, "rt-1", "the refresh token stays");
+	oauth2_token_clear(&back);
+	oauth2_token_clear(&t);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	ok(system(cmd) == 0, "cleaned up");
+	free(cmd);
+	free(path);
+}
+
 static void test_presets(void)
 {
 	const struct oauth2_preset *g = oauth2_preset_find("google");
@@ -189,6 +222,7 @@ int main(void)
 	test_device();
 	test_fresh();
 	test_state();
+	test_forget();
 	test_presets();
 	return done_testing();
 }
