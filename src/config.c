@@ -98,6 +98,10 @@ static int oauth2_checks(const struct layer *top, const struct layer *acct,
 	if (cc && strcmp(a->oauth2_provider, "google") == 0)
 		return config_bad(d, at, "oauth2-provider google has no client-credentials grant "
 				  "for mail (a service account needs a signed JWT)%s", in);
+	/* the provider gives the token; a password beside it would never be used */
+	if (a->password || a->password_command)
+		return config_bad(d, at, "oauth2-provider gets the token itself: drop password and "
+				  "password-command%s", in);
 	if (cc && !a->oauth2_client_secret && !a->oauth2_client_secret_command)
 		return config_bad(d, at, "oauth2-grant client-credentials needs "
 				  "oauth2-client-secret or oauth2-client-secret-command%s", in);

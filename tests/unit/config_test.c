@@ -241,6 +241,7 @@ static const struct {
 	{ "oauth2-client-secret-command 'a\n", "file1.conf:1: oauth2-client-secret-command: " },
 	{ "\noauth2-client-id c\n", "file1.conf:2: oauth2-client-id needs oauth2-provider" },
 	{ "oauth2-provider microsoft\n", "file1.conf:1: oauth2-provider microsoft needs oauth2-client-id" },
+	{ "oauth2-provider microsoft\noauth2-client-id c\npassword-command tok\n", "file1.conf:1: oauth2-provider gets the token itself: drop password and password-command" },
 	{ "oauth2-provider custom\noauth2-client-id c\n", "file1.conf:1: oauth2-provider custom needs oauth2-token-url" },
 	{ "oauth2-provider google\noauth2-client-id c\noauth2-grant client-credentials\noauth2-client-secret s\n", "file1.conf:1: oauth2-provider google has no client-credentials grant for mail" },
 	{ "oauth2-provider microsoft\noauth2-client-id c\noauth2-grant client-credentials\n", "file1.conf:1: oauth2-grant client-credentials needs oauth2-client-secret or oauth2-client-secret-command" },
