@@ -601,3 +601,47 @@ int oauth2_forget_access(const struct account *a, const char *token, struct diag
 	oauth2_client_close(&c);
 	return rc;
 }
+
+static void utc_time(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+	if (!gmtime_r(&t, &tm) || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "%lld", (long long)t);
+}
+
+int oauth2_describe(const struct account *a, time_t now, struct buf *out, struct diag *d)
+{
+	struct oauth2_client c;
+	struct oauth2_token t = {0};
+	bool found = false;
+	int rc = client_resolve(a, &c, d);
+	if (rc != EX_OK)
+		return rc;
+	buf_printf(out, "oauth2: provider %s, %s grant, state %s\n", a->oauth2_provider,
+		   c.grant == OAUTH2_GRANT_DEVICE ? "device" : "client-credentials", c.state_path);
+	rc = tokenstate_read(c.state_path, &t, &found, d);
+	char when[32];
+	if (rc == EX_OK && (!found || !t.access_token)) {
+		buf_printf(out, "oauth2: no token stored: run postie --authorize --account %s\n",
+			   c.account);
+	} else if (rc == EX_OK) {
+		utc_time(t.expires_at, when, sizeof when);
+		if (t.expires_at > now)
+			buf_printf(out, "oauth2: access token expires %s (in %lld s)\n", when,
+				   (long long)(t.expires_at - now));
+		else
+			buf_printf(out, "oauth2: access token expired %s (%lld s ago)\n", when,
+				   (long long)(now - t.expires_at));
+		if (!t.refresh_token) {
+			buf_printf(out, "oauth2: no refresh token\n");
+		} else if (t.refreshed_at) {
+			utc_time(t.refreshed_at, when, sizeof when);
+			buf_printf(out, "oauth2: refresh token stored, last used %s\n", when);
+		} else {
+			buf_printf(out, "oauth2: refresh token stored, not used yet\n");
+		}
+	}
+	oauth2_token_clear(&t);
+	oauth2_client_close(&c);
+	return rc;
+}

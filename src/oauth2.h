@@ -107,6 +107,13 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
  * EX_CONFIG (client errors, the state file), EX_CANTCREAT (writing the state). */
 int oauth2_bearer(const struct account *a, char **token, struct diag *d);
 
+/* What a's token state says, for --serverinfo (not wired yet: app.c is being split): lines
+ * appended to out, each "oauth2: ...": the provider, grant and state file; whether an access
+ * token is stored and when it expires (UTC, and in how many seconds from now); whether a
+ * refresh token is stored and when it was last used. Never a token. Errors: as tokenstate_read
+ * (out then holds the first line). */
+int oauth2_describe(const struct account *a, time_t now, struct buf *out, struct diag *d);
+
 /* For a relay that refused token (535, or a 334 error challenge): marks the stored access token
  * as lapsed, under the lock, when it is still token, so that the next oauth2_bearer refreshes
  * (one refresh and one retry: the caller's part). A token already replaced by another process

@@ -194,6 +194,31 @@ static void test_forget(void)
 	is_int((long)back.expires_at, 0, "lapses");
 	is_str(back.refresh_token, "rt-1", "the refresh token stays");
 	oauth2_token_clear(&back);
+
+	/* what --serverinfo would say */
+	struct buf out = {0};
+	is_int(oauth2_describe(&a, NOW, &out, &d), EX_OK, "described");
+	char *want = xasprintf("oauth2: provider custom, device grant, state %s\n"
+			       "oauth2: access token expired 1970-01-01T00:00:00Z (1700000000 s ago)\n"
+			       "oauth2: refresh token stored, not used yet\n", path);
+	is_str(out.data, want, "lapsed token, unused refresh token");
+	free(want);
+	buf_reset(&out);
+	t.expires_at = NOW + 90;
+	t.refreshed_at = NOW - 60;
+	tokenstate_write(path, &t, &d);
+	oauth2_describe(&a, NOW, &out, &d);
+	ok(strstr(out.data, "oauth2: access token expires 2023-11-14T22:14:50Z (in 90 s)\n") != NULL,
+	   "expiry in UTC and seconds");
+	ok(strstr(out.data, "oauth2: refresh token stored, last used 2023-11-14T22:12:20Z\n") != NULL,
+	   "when the refresh token was last used");
+	ok(strstr(out.data, "at-1") == NULL && strstr(out.data, "rt-1") == NULL, "no token shown");
+	buf_reset(&out);
+	unlink(path);
+	oauth2_describe(&a, NOW, &out, &d);
+	ok(strstr(out.data, "oauth2: no token stored: run postie --authorize --account w\n") != NULL,
+	   "nothing stored: what to run");
+	buf_free(&out);
 	oauth2_token_clear(&t);
 	char *cmd = xasprintf("rm -rf %s", dir);
 	ok(system(cmd) == 0, "cleaned up");
