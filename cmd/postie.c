@@ -99,6 +99,9 @@ int main(int argc, char **argv)
 		case MODE_SERVERINFO:
 			rc = app_serverinfo(&opts, &d);
 			break;
+		case MODE_AUTHORIZE:
+			rc = app_authorize(&opts, &d);
+			break;
 		}
 	}
 	if (rc != EX_OK) {

@@ -71,6 +71,7 @@ complete -c postie -l requeue -d 'Put these entries of failed/ back into the que
 complete -c postie -l json -d 'With -bp: list the queue as JSON'
 complete -c postie -l account -x -a '(__postie_accounts)' -d 'Use this account of the configuration'
 complete -c postie -l serverinfo -d 'Show what the relay offers and exit'
+complete -c postie -l authorize -d 'Get and store the OAuth2 tokens of the account'
 complete -c postie -s a -l attach -r -F -d 'Compose a message with FILE attached'
 complete -c postie -l header -x -d 'Compose a message with this header field'
 complete -c postie -l no-progress -d 'No progress line on a terminal'

@@ -41,6 +41,11 @@ int app_aliases(const struct cli_opts *o, struct diag *d);
  * queue as a normal send. */
 int app_smtp(const struct cli_opts *o, struct diag *d);
 
+/* --authorize [--account NAME]: obtains the account's first OAuth2 tokens (the device grant:
+ * prints where to go and the code to enter, then polls; or the client-credentials grant) and
+ * stores them (src/authorize.c). Errors: as oauth2.h's grants. */
+int app_authorize(const struct cli_opts *o, struct diag *d);
+
 /* Prints postie's version, libcurl's and the compiled-in paths. */
 int app_version(struct diag *d);
 

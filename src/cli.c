@@ -12,7 +12,8 @@ enum opt_code {
 	OPT_CONFIG, OPT_MODE, OPT_SENDMAIL_O, OPT_SUBJECT, OPT_CC, OPT_BCC, OPT_TO, OPT_HELP,
 	OPT_VERSION, OPT_IGNORED, OPT_IGNORED_ARG, OPT_INIT_ALIASES, OPT_QUEUE, OPT_JSON,
 	OPT_ACCOUNT, OPT_SERVERINFO, OPT_ATTACH, OPT_HEADER, OPT_NO_PROGRESS, OPT_DUE, OPT_DELETE,
-	OPT_REQUEUE
+	OPT_REQUEUE,
+	OPT_AUTHORIZE
 };
 
 /* Long names exist only where sendmail has none to clash with. */
@@ -44,6 +45,7 @@ static const struct poptOption option_table[] = {
 	{ "json", '\0', POPT_ARG_NONE, NULL, OPT_JSON, "with -bp: list the queue as JSON", NULL },
 	{ "account", '\0', POPT_ARG_STRING, NULL, OPT_ACCOUNT, "use this account of the config", "NAME" },
 	{ "serverinfo", '\0', POPT_ARG_NONE, NULL, OPT_SERVERINFO, "show what the relay offers and exit", NULL },
+	{ "authorize", '\0', POPT_ARG_NONE, NULL, OPT_AUTHORIZE, "get and store the account's OAuth2 tokens", NULL },
 	/* accepted and ignored: DSN and BODY need parameters libcurl 7.88 cannot send */
 	{ NULL, 'B', POPT_ARG_STRING, NULL, OPT_IGNORED_ARG, "body type (ignored)", "TYPE" },
 	{ NULL, 'N', POPT_ARG_STRING, NULL, OPT_IGNORED_ARG, "DSN notify (ignored)", "DSN" },
@@ -277,6 +279,9 @@ static int apply_option(struct cli_opts *o, int code, const char *arg, struct di
 		break;
 	case OPT_SERVERINFO:
 		o->mode = MODE_SERVERINFO;
+		break;
+	case OPT_AUTHORIZE:
+		o->mode = MODE_AUTHORIZE;
 		break;
 	case OPT_ATTACH:
 		o->compose = true;

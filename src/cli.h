@@ -19,7 +19,8 @@ enum cli_mode {
 	MODE_SERVERINFO,	/* --serverinfo */
 	MODE_VERIFY,		/* -bv */
 	MODE_ALIASES,		/* -bi, -I, newaliases */
-	MODE_SMTP		/* -bs */
+	MODE_SMTP,		/* -bs */
+	MODE_AUTHORIZE		/* --authorize: OAuth2 tokens for an account (authorize.c) */
 };
 
 /* One selection of a queue run, sendmail's -qI, -qR, -qS (and -q!I, -q!R, -q!S). */

@@ -26,6 +26,8 @@ static const struct layer *from_layer(const struct layer *top, const struct laye
 /* What says where an account connects and how it proves who it is. */
 static const enum key connection_keys[] = {
 	K_RELAY, K_TLS, K_TLS_VERIFY, K_TLS_CA_FILE, K_TLS_CERT, K_TLS_KEY, K_USER, K_AUTH, K_OAUTH2,
+	/* where the client secret and the refresh token are sent */
+	K_OAUTH2_PROVIDER, K_OAUTH2_TOKEN_URL, K_OAUTH2_DEVICE_URL,
 };
 
 /* The first of connection_keys that the account takes from a file the user controls (the
@@ -64,6 +66,9 @@ static void keep_system_secrets_home(const struct layer *top, const struct layer
 	DROP(K_NETRC, netrc)
 	DROP(K_TLS_CERT, tls_cert)
 	DROP(K_TLS_KEY, tls_key)
+	DROP(K_OAUTH2_CLIENT_SECRET, oauth2_client_secret)
+	DROP(K_OAUTH2_CLIENT_SECRET_COMMAND, oauth2_client_secret_command)
+	DROP(K_OAUTH2_STATE, oauth2_state)
 #undef DROP
 	if ((a->password && secret->at[K_PASSWORD].system) ||
 	    (a->password_command && secret->at[K_PASSWORD_COMMAND].system)) {
@@ -76,6 +81,31 @@ static void keep_system_secrets_home(const struct layer *top, const struct layer
 	*note = xasprintf("%s%s%s does not use the system file's secrets: its %s is set in %s:%zu",
 			  acct ? "account '" : "the default account", acct ? acct->name : "",
 			  acct ? "'" : "", config_key_names[moved], at->file, at->line);
+}
+
+/* What built-in OAuth2 needs that no single line can say. */
+static int oauth2_checks(const struct layer *top, const struct layer *acct,
+			 const struct account *a, const char *in, struct diag *d)
+{
+	const struct origin *at = &from_layer(top, acct, K_OAUTH2_PROVIDER)->at[K_OAUTH2_PROVIDER];
+	bool custom = strcmp(a->oauth2_provider, "custom") == 0;
+	bool cc = a->oauth2_grant == OAUTH2_GRANT_CLIENT_CREDENTIALS;
+	if (!a->oauth2_client_id)
+		return config_bad(d, at, "oauth2-provider %s needs oauth2-client-id%s",
+				  a->oauth2_provider, in);
+	if (custom && !a->oauth2_token_url)
+		return config_bad(d, at, "oauth2-provider custom needs oauth2-token-url%s", in);
+	if (cc && strcmp(a->oauth2_provider, "google") == 0)
+		return config_bad(d, at, "oauth2-provider google has no client-credentials grant "
+				  "for mail (a service account needs a signed JWT)%s", in);
+	/* the provider gives the token; a password beside it would never be used */
+	if (a->password || a->password_command)
+		return config_bad(d, at, "oauth2-provider gets the token itself: drop password and "
+				  "password-command%s", in);
+	if (cc && !a->oauth2_client_secret && !a->oauth2_client_secret_command)
+		return config_bad(d, at, "oauth2-grant client-credentials needs "
+				  "oauth2-client-secret or oauth2-client-secret-command%s", in);
+	return EX_OK;
 }
 
 static int effective(const struct layer *top, const struct layer *acct, struct account *a,
@@ -141,6 +171,32 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 		a->logfile_fd = l->logfile_fd;
 	a->password_command_hidden =
 		a->password_command && secret->at[K_PASSWORD_COMMAND].hidden;
+	/* built-in OAuth2; the client secret is one setting like the password */
+	a->oauth2_provider = STR(K_OAUTH2_PROVIDER);
+	a->oauth2_system = (l = from_layer(top, acct, K_OAUTH2_PROVIDER)) &&
+			   l->at[K_OAUTH2_PROVIDER].system;
+	a->oauth2 = a->oauth2 || a->oauth2_provider;
+	a->oauth2_client_id = STR(K_OAUTH2_CLIENT_ID);
+	const struct layer *client = top;
+	if (acct && (acct->set[K_OAUTH2_CLIENT_SECRET] || acct->set[K_OAUTH2_CLIENT_SECRET_COMMAND]))
+		client = acct;
+	a->oauth2_client_secret = client->str[K_OAUTH2_CLIENT_SECRET];
+	a->oauth2_client_secret_command = client->str[K_OAUTH2_CLIENT_SECRET_COMMAND];
+	a->oauth2_client_secret_hidden = a->oauth2_client_secret_command &&
+					 client->at[K_OAUTH2_CLIENT_SECRET_COMMAND].hidden;
+	a->oauth2_scope = STR(K_OAUTH2_SCOPE);
+	a->oauth2_grant = (enum oauth2_grant)NUM(K_OAUTH2_GRANT, OAUTH2_GRANT_DEVICE);
+	a->oauth2_device_url = STR(K_OAUTH2_DEVICE_URL);
+	a->oauth2_token_url = STR(K_OAUTH2_TOKEN_URL);
+	a->oauth2_state = STR(K_OAUTH2_STATE);
+	const enum key oauth2_keys[] = { K_OAUTH2_CLIENT_ID, K_OAUTH2_CLIENT_SECRET,
+		K_OAUTH2_CLIENT_SECRET_COMMAND, K_OAUTH2_SCOPE, K_OAUTH2_GRANT, K_OAUTH2_DEVICE_URL,
+		K_OAUTH2_TOKEN_URL, K_OAUTH2_STATE };
+	const struct layer *stray = NULL;
+	enum key stray_key = K_COUNT;
+	for (size_t i = 0; i < sizeof oauth2_keys / sizeof *oauth2_keys && !stray; i++)
+		if ((stray = from_layer(top, acct, oauth2_keys[i])))
+			stray_key = oauth2_keys[i];
 #undef STR
 #undef NUM
 	keep_system_secrets_home(top, acct, secret, a, note);
@@ -159,11 +215,18 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 				  "allowed only when every relay is loopback%s", in);
 	if (a->oauth2 && a->auth && strcmp(a->auth, "XOAUTH2") != 0 &&
 	    strcmp(a->auth, "OAUTHBEARER") != 0)
-		return config_bad(d, &from_layer(top, acct, K_OAUTH2)->at[K_OAUTH2],
+		return config_bad(d, from_layer(top, acct, K_OAUTH2)
+					     ? &from_layer(top, acct, K_OAUTH2)->at[K_OAUTH2]
+					     : &from_layer(top, acct, K_OAUTH2_PROVIDER)->at[K_OAUTH2_PROVIDER],
 				  "oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not %s%s",
 				  from_layer(top, acct, K_AUTH)->at[K_AUTH].hidden ? "the one set"
 										   : a->auth,
 				  in);
+	if (stray && !a->oauth2_provider)
+		return config_bad(d, &stray->at[stray_key], "%s needs oauth2-provider%s",
+				  config_key_names[stray_key], in);
+	if (a->oauth2_provider)
+		return oauth2_checks(top, acct, a, in, d);
 	return EX_OK;
 }
 

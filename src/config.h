@@ -20,6 +20,11 @@ enum tls_mode {
 	TLS_OFF,		/* never TLS; only with smtp:// */
 };
 
+enum oauth2_grant {
+	OAUTH2_GRANT_DEVICE,		/* RFC 8628: a person enters a code elsewhere (--authorize) */
+	OAUTH2_GRANT_CLIENT_CREDENTIALS, /* the application's own secret, no person */
+};
+
 enum delivery_mode {
 	DELIVERY_NOW,		/* submit at once; a temporary failure is the caller's exit status */
 	DELIVERY_QUEUE,		/* put into the queue for a later queue run */
@@ -46,7 +51,20 @@ struct account {
 	const char *password_command;	/* the command line as written, or NULL */
 	const char *netrc;		/* netrc file to read ("yes" became ~/.netrc), or NULL */
 	const char *auth;		/* SASL mechanism in upper case, or NULL for auto */
-	bool oauth2;			/* the secret is an OAuth2 bearer token */
+	bool oauth2;			/* the secret is an OAuth2 bearer token (also when
+					 * oauth2_provider is set) */
+	/* Built-in OAuth2 (oauth2.h): the token comes from the provider, not from password. */
+	const char *oauth2_provider;	/* "google", "microsoft", "custom", or NULL */
+	bool oauth2_system;		/* oauth2-provider comes from the system file */
+	const char *oauth2_client_id;	/* or NULL */
+	const char *oauth2_client_secret;	/* as written, or NULL */
+	const char *oauth2_client_secret_command; /* the command line as written, or NULL */
+	bool oauth2_client_secret_hidden; /* the command comes from a file the user cannot read */
+	const char *oauth2_scope;	/* or NULL for the provider's default */
+	enum oauth2_grant oauth2_grant;	/* default OAUTH2_GRANT_DEVICE */
+	const char *oauth2_device_url;	/* https:// URLs overriding the preset's, or NULL */
+	const char *oauth2_token_url;
+	const char *oauth2_state;	/* path, or NULL for the default (oauth2_state_path) */
 	const char *from;		/* default sender as written (may hold a display name), or NULL */
 	const char *domain;		/* qualification domain, or NULL (the caller uses the FQDN) */
 	const char *aliases;		/* aliases(5) file, or NULL */
@@ -132,7 +150,8 @@ int config_parse(struct config *c, const char *name, const char *text, size_t le
  * single line can. The secrets rule is applied here: when a file the user controls sets any of
  * relay, tls, tls-verify, tls-ca-file, tls-cert, tls-key, user, auth or oauth2 for an account,
  * the credentials that account would take from the system file (user, password,
- * password-command, netrc, tls-cert, tls-key) are left out and secrets_note says why. Then: tls off with a user and a relay that is not loopback, tls off with an
+ * password-command, netrc, tls-cert, tls-key; with oauth2-provider, oauth2-token-url and
+ * oauth2-device-url among those settings, also oauth2-client-secret[-command], oauth2-state) are left out and secrets_note says why. Then: tls off with a user and a relay that is not loopback, tls off with an
  * smtps:// relay, oauth2 with a mechanism that is not XOAUTH2 or OAUTHBEARER.
  * Errors: EX_CONFIG "file:line: what is wrong" (the line of the key at fault). */
 int config_finish(struct config *c, struct diag *d);

@@ -17,6 +17,12 @@ const char *const config_key_names[K_COUNT] = {
 	[K_REWRITE_HEADERS] = "rewrite-headers", [K_TIMEOUT] = "timeout", [K_QUEUE] = "queue",
 	[K_QUEUE_LIFETIME] = "queue-lifetime", [K_DELIVERY] = "delivery", [K_SYSLOG] = "syslog",
 	[K_LOGFILE] = "logfile", [K_MAX_RECIPIENTS] = "max-recipients", [K_RECEIVED] = "received",
+	[K_OAUTH2_PROVIDER] = "oauth2-provider", [K_OAUTH2_CLIENT_ID] = "oauth2-client-id",
+	[K_OAUTH2_CLIENT_SECRET] = "oauth2-client-secret",
+	[K_OAUTH2_CLIENT_SECRET_COMMAND] = "oauth2-client-secret-command",
+	[K_OAUTH2_SCOPE] = "oauth2-scope", [K_OAUTH2_GRANT] = "oauth2-grant",
+	[K_OAUTH2_DEVICE_URL] = "oauth2-device-url", [K_OAUTH2_TOKEN_URL] = "oauth2-token-url",
+	[K_OAUTH2_STATE] = "oauth2-state",
 };
 
 static bool is_space(char c)
@@ -135,20 +141,23 @@ static int apply_from(struct layer *l, const struct origin *at, const char *valu
 static int apply_secret(struct layer *l, enum key k, const struct origin *at, const char *value,
 			struct diag *d)
 {
-	enum key other = k == K_PASSWORD ? K_PASSWORD_COMMAND : K_PASSWORD;
+	enum key other = k == K_PASSWORD ? K_PASSWORD_COMMAND
+			 : k == K_PASSWORD_COMMAND ? K_PASSWORD
+			 : k == K_OAUTH2_CLIENT_SECRET ? K_OAUTH2_CLIENT_SECRET_COMMAND
+						       : K_OAUTH2_CLIENT_SECRET;
 	if (l->set[other] && l->at[other].pass == at->pass)
 		return config_bad(d, at, "%s and %s (line %zu) both given; keep one",
 				  config_key_names[k], config_key_names[other], l->at[other].line);
-	if (k == K_PASSWORD_COMMAND) {
+	if (k == K_PASSWORD_COMMAND || k == K_OAUTH2_CLIENT_SECRET_COMMAND) {
 		struct strlist argv = {0};
 		struct diag why = {0};
 		int rc = config_split_command(value, &argv, &why);
 		strlist_free(&argv);
 		if (rc != EX_OK && at->hidden)
-			return config_bad_value(d, at, "password-command", value,
+			return config_bad_value(d, at, config_key_names[k], value,
 						"is not a command line (quoting or shell syntax)");
 		if (rc != EX_OK)
-			return config_bad(d, at, "password-command: %s", why.msg);
+			return config_bad(d, at, "%s: %s", config_key_names[k], why.msg);
 	}
 	l->set[other] = false;
 	set_str(l, other, NULL);
@@ -181,7 +190,7 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		return config_bad(d, at, "queue is one directory for every account: set it outside "
 				  "account sections (account '%s')", l->name);
 	/* A password may hold any byte a line can; a message never shows it. */
-	if (k != K_PASSWORD && config_has_control(value))
+	if (k != K_PASSWORD && k != K_OAUTH2_CLIENT_SECRET && config_has_control(value))
 		return config_bad(d, at, "%s holds a control character", key);
 
 	int rc = EX_OK;
@@ -288,6 +297,43 @@ static int apply_key(struct config_state *st, struct layer *l, const struct orig
 		if (!config_duration(value, &l->num[k]))
 			rc = config_bad_value(d, at, key, value, "is not a duration like 5d, 12h, "
 					      "30m, 90s or seconds (at most 366d)");
+		break;
+	case K_OAUTH2_PROVIDER:
+		if (strcmp(value, "google") != 0 && strcmp(value, "microsoft") != 0 &&
+		    strcmp(value, "custom") != 0)
+			rc = config_bad_value(d, at, key, value, "is not google, microsoft or custom");
+		else
+			set_str(l, k, xstrdup(value));
+		break;
+	case K_OAUTH2_GRANT:
+		if (strcmp(value, "device") == 0)
+			l->num[k] = OAUTH2_GRANT_DEVICE;
+		else if (strcmp(value, "client-credentials") == 0)
+			l->num[k] = OAUTH2_GRANT_CLIENT_CREDENTIALS;
+		else
+			rc = config_bad_value(d, at, key, value, "is not device or client-credentials");
+		break;
+	case K_OAUTH2_DEVICE_URL:
+	case K_OAUTH2_TOKEN_URL:
+		/* the client secret and the tokens cross it: never without TLS */
+		if (ascii_ncasecmp(value, "https://", 8) != 0 || value[8] == '\0' ||
+		    strpbrk(value, " \t"))
+			rc = config_bad_value(d, at, key, value, "is not an https:// URL");
+		else
+			set_str(l, k, xstrdup(value));
+		break;
+	case K_OAUTH2_CLIENT_ID:
+	case K_OAUTH2_SCOPE:
+		set_str(l, k, xstrdup(value));
+		break;
+	case K_OAUTH2_CLIENT_SECRET:
+	case K_OAUTH2_CLIENT_SECRET_COMMAND:
+		rc = apply_secret(l, (enum key)k, at, value, d);
+		break;
+	case K_OAUTH2_STATE:
+		rc = config_path_value(at, key, value, &path, d);
+		if (rc == EX_OK)
+			set_str(l, k, path);
 		break;
 	case K_COUNT:
 		break;

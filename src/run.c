@@ -13,6 +13,7 @@
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
+#include "oauth2.h"
 #include "progress.h"
 #include "queue.h"
 #include "submit.h"
@@ -202,6 +203,12 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 	*out = NULL;
 	if (a->password || a->password_command) {
 		int rc = config_password(a, &secret, d);
+		if (rc != EX_OK)
+			return rc;
+	}
+	/* built-in OAuth2: the token source gives a bearer token that is fresh for this send */
+	if (a->oauth2_provider) {
+		int rc = oauth2_bearer(a, &secret, d);
 		if (rc != EX_OK)
 			return rc;
 	}

@@ -67,6 +67,9 @@ static const char *field(const struct account *a, const char *name)
 	if (strcmp(name, "syslog") == 0) return yn(a->syslog);
 	if (strcmp(name, "received") == 0) return yn(a->received);
 	if (strcmp(name, "delivery") == 0) return a->delivery == DELIVERY_NOW ? "now" : "queue";
+	if (strcmp(name, "oauth2-grant") == 0)
+		return a->oauth2_grant == OAUTH2_GRANT_DEVICE ? "device" : "client-credentials";
+	if (strcmp(name, "oauth2-system") == 0) return yn(a->oauth2_system);
 	if (strcmp(name, "timeout") == 0 || strcmp(name, "queue-lifetime") == 0) {
 		snprintf(out, sizeof out, "%ld", name[0] == 't' ? a->timeout : a->queue_lifetime);
 		return out;
@@ -85,6 +88,14 @@ static const char *field(const struct account *a, const char *name)
 	else if (strcmp(name, "queue") == 0) s = a->queue;
 	else if (strcmp(name, "logfile") == 0) s = a->logfile;
 	else if (strcmp(name, "name") == 0) s = a->name;
+	else if (strcmp(name, "oauth2-provider") == 0) s = a->oauth2_provider;
+	else if (strcmp(name, "oauth2-client-id") == 0) s = a->oauth2_client_id;
+	else if (strcmp(name, "oauth2-client-secret") == 0) s = a->oauth2_client_secret;
+	else if (strcmp(name, "oauth2-client-secret-command") == 0) s = a->oauth2_client_secret_command;
+	else if (strcmp(name, "oauth2-scope") == 0) s = a->oauth2_scope;
+	else if (strcmp(name, "oauth2-device-url") == 0) s = a->oauth2_device_url;
+	else if (strcmp(name, "oauth2-token-url") == 0) s = a->oauth2_token_url;
+	else if (strcmp(name, "oauth2-state") == 0) s = a->oauth2_state;
 	else return "?field";
 	return s ? s : "(null)";
 }
@@ -195,12 +206,46 @@ static const struct {
 	{ "account w\nuser one\ndomain one.example\n--\naccount w\nuser two\n", "w", "domain", "one.example" },
 	{ "account w\nrelay smtp://a\nrelay smtp://b\n--\naccount w\nrelay smtp://c\n", "w", "relay", "smtp://c" },
 	{ "tls-verify no\n--\ntls-verify yes\n", NULL, "tls-verify", "yes" },
+	/* built-in OAuth2 */
+	{ "", NULL, "oauth2-provider", "(null)" },
+	{ "", NULL, "oauth2-grant", "device" },
+	{ "", NULL, "oauth2-state", "(null)" },
+#define MS "oauth2-provider microsoft\noauth2-client-id cid\n"
+	{ MS, NULL, "oauth2-provider", "microsoft" },
+	{ MS, NULL, "oauth2", "yes" },
+	{ MS, NULL, "oauth2-system", "no" },
+	{ MS, NULL, "oauth2-client-id", "cid" },
+	{ MS "oauth2-scope a b", NULL, "oauth2-scope", "a b" },
+	{ MS "oauth2-client-secret \"s e\"", NULL, "oauth2-client-secret", "s e" },
+	{ MS "oauth2-client-secret-command pass show x", NULL, "oauth2-client-secret-command", "pass show x" },
+	{ MS "oauth2-client-secret a\n--\noauth2-client-secret-command b", NULL, "oauth2-client-secret", "(null)" },
+	{ MS "oauth2-grant client-credentials\noauth2-client-secret s\n", NULL, "oauth2-grant", "client-credentials" },
+	{ MS "oauth2-device-url https://h/d", NULL, "oauth2-device-url", "https://h/d" },
+	{ MS "oauth2-token-url HTTPS://h/t", NULL, "oauth2-token-url", "HTTPS://h/t" },
+	{ MS "oauth2-state /var/lib/x.json", NULL, "oauth2-state", "/var/lib/x.json" },
+	{ "oauth2-provider google\noauth2-client-id g\n", NULL, "oauth2-provider", "google" },
+	{ "oauth2-provider custom\noauth2-client-id c\noauth2-token-url https://t/\n", NULL, "oauth2-provider", "custom" },
+	{ "account w\n" MS "--\naccount w\noauth2-scope s\n", "w", "oauth2-client-id", "cid" },
 };
 
 static const struct {
 	const char *texts, *error;
 } errors[] = {
 	{ "nonsense value\n", "file1.conf:1: unknown key 'nonsense'" },
+	{ "oauth2-provider yahoo\n", "file1.conf:1: oauth2-provider 'yahoo' is not google, microsoft or custom" },
+	{ "oauth2-grant password\n", "file1.conf:1: oauth2-grant 'password' is not device or client-credentials" },
+	{ "oauth2-token-url http://t/\n", "file1.conf:1: oauth2-token-url 'http://t/' is not an https:// URL" },
+	{ "oauth2-device-url https://\n", "file1.conf:1: oauth2-device-url 'https://' is not an https:// URL" },
+	{ "oauth2-state state.json\n", "file1.conf:1: oauth2-state 'state.json' is not an absolute path or ~/path" },
+	{ "oauth2-client-secret a\noauth2-client-secret-command b\n", "file1.conf:2: oauth2-client-secret-command and oauth2-client-secret (line 1) both given; keep one" },
+	{ "oauth2-client-secret-command 'a\n", "file1.conf:1: oauth2-client-secret-command: " },
+	{ "\noauth2-client-id c\n", "file1.conf:2: oauth2-client-id needs oauth2-provider" },
+	{ "oauth2-provider microsoft\n", "file1.conf:1: oauth2-provider microsoft needs oauth2-client-id" },
+	{ "oauth2-provider microsoft\noauth2-client-id c\npassword-command tok\n", "file1.conf:1: oauth2-provider gets the token itself: drop password and password-command" },
+	{ "oauth2-provider custom\noauth2-client-id c\n", "file1.conf:1: oauth2-provider custom needs oauth2-token-url" },
+	{ "oauth2-provider google\noauth2-client-id c\noauth2-grant client-credentials\noauth2-client-secret s\n", "file1.conf:1: oauth2-provider google has no client-credentials grant for mail" },
+	{ "oauth2-provider microsoft\noauth2-client-id c\noauth2-grant client-credentials\n", "file1.conf:1: oauth2-grant client-credentials needs oauth2-client-secret or oauth2-client-secret-command" },
+	{ "account w\noauth2-provider microsoft\noauth2-client-id c\nauth PLAIN\n", "file1.conf:2: oauth2 yes needs auth auto, XOAUTH2 or OAUTHBEARER, not PLAIN (account 'w')" },
 	{ "\n\nrelay\n", "file1.conf:3: relay needs a value" },
 	{ "user \"\"\n", "file1.conf:1: user needs a value" },
 	{ "relay http://x\n", "file1.conf:1: relay 'http://x' is not smtp://host[:port] or smtps://host[:port]" },
@@ -418,6 +463,8 @@ static void test_errors(void)
 	ok(strstr(d.msg, "s3cret") == NULL, "a bad password line does not show the password");
 	load("password s3cret\npassword-command \"s3cret\"\n");
 	ok(strstr(d.msg, "s3cret") == NULL, "password and password-command together: no secret shown");
+	load("oauth2-client-secret \"s3cret\" x\n");
+	ok(strstr(d.msg, "s3cret") == NULL, "a bad oauth2-client-secret line does not show the secret");
 }
 
 static void test_pick(void)
@@ -512,6 +559,16 @@ static const struct {
 	  "account 'e' does not use the system file's secrets: its tls is set in user.conf:3" },
 	/* a user's tls off no longer trips over a login it does not get */
 	{ "relay smtp://mx.example\nuser alice\npassword pw\n", "relay smtp://evil.example\ntls off\n", NULL, "tls", "off" },
+	/* the client secret and the token state go only where the system file sends them */
+#define SYS_OAUTH "relay smtp://mx.example\noauth2-provider microsoft\noauth2-client-id c\noauth2-client-secret cs\noauth2-state /var/lib/postie/s.json\n"
+	{ SYS_OAUTH, "", NULL, "oauth2-client-secret", "cs" },
+	{ SYS_OAUTH, "", NULL, "oauth2-system", "yes" },
+	{ SYS_OAUTH, "oauth2-token-url https://evil.example/t\n", NULL, "oauth2-client-secret", "(null)" },
+	{ SYS_OAUTH, "oauth2-token-url https://evil.example/t\n", NULL, "oauth2-state", "(null)" },
+	{ SYS_OAUTH, "oauth2-device-url https://evil.example/d\n", NULL, "oauth2-client-secret", "(null)" },
+	{ SYS_OAUTH, "oauth2-provider custom\noauth2-token-url https://t.example/\n", NULL, "oauth2-client-secret", "(null)" },
+	{ SYS_OAUTH, "oauth2-provider google\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "oauth2-scope other\n", NULL, "oauth2-client-secret", "cs" },
 };
 
 static void test_secrets(void)
