@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "strset.h"
 
 #define ALIASES_MAX_BYTES (4 * 1024 * 1024)
 
@@ -380,32 +381,20 @@ struct expansion {
 	const char *const *locals;
 	size_t nlocal;
 	struct strlist *out;
+	struct strset seen;		/* what out holds, to keep each recipient once */
 	bool *done;			/* per entry: already expanded in this call */
 	size_t path[ALIASES_MAX_DEPTH];	/* the entries being expanded, outermost first */
 	size_t depth;
 	struct diag *d;
 };
 
+/* Appends s unless out holds it already (strset_same: bare names case-insensitively, addresses
+ * by addr_dedup_key); the set makes that check cost the same for the 150,000th target as for
+ * the first, where a scan of out made a large alias quadratic. */
 static void emit(struct expansion *x, const char *s)
 {
-	bool bare = addr_is_bare(s);
-	char *key = bare ? NULL : addr_dedup_key(s);
-	bool seen = false;
-	for (size_t i = 0; i < x->out->n && !seen; i++) {
-		const char *o = x->out->v[i];
-		if (addr_is_bare(o) != bare)
-			continue;
-		if (bare) {
-			seen = ascii_casecmp(o, s) == 0;
-		} else {
-			char *k = addr_dedup_key(o);
-			seen = strcmp(k, key) == 0;
-			free(k);
-		}
-	}
-	if (!seen)
+	if (strset_add(&x->seen, s))
 		strlist_add(x->out, s);
-	free(key);
 }
 
 static int expand_addr(struct expansion *x, const char *addr, bool top);
@@ -458,7 +447,10 @@ int aliases_expand(const struct aliases *a, const char *addr, const char *const 
 		.a = a, .locals = local_domains, .nlocal = nlocal, .out = out, .d = d,
 		.done = a ? xcalloc(a->n + 1, sizeof *x.done) : NULL,
 	};
+	for (size_t i = 0; i < out->n; i++)
+		strset_add(&x.seen, out->v[i]);
 	int rc = expand_addr(&x, addr, true);
+	strset_free(&x.seen);
 	free(x.done);
 	return rc;
 }

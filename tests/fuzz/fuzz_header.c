@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define check(cond)                    \
@@ -17,12 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();       \
 	} while (0)
 
-static bool is_wsp(unsigned char c)
+HARNESS static bool is_wsp(unsigned char c)
 {
 	return c == ' ' || c == '\t';
 }
 
-static char *written(const struct header *h, size_t *len)
+HARNESS static char *written(const struct header *h, size_t *len)
 {
 	struct buf out = {0};
 	header_write(h, &out);
@@ -33,7 +35,7 @@ static char *written(const struct header *h, size_t *len)
 #define WIRE_LINE_MAX 998
 
 /* Calls fn(line, len, ctx) for each CRLF-ended line of wire[0, n); checks that it ends in CRLF. */
-static void for_each_line(const char *wire, size_t n, void (*fn)(const char *, size_t, void *),
+HARNESS static void for_each_line(const char *wire, size_t n, void (*fn)(const char *, size_t, void *),
 			  void *ctx)
 {
 	const char *p = wire, *end = wire + n;
@@ -45,7 +47,7 @@ static void for_each_line(const char *wire, size_t n, void (*fn)(const char *, s
 	}
 }
 
-static void check_fits(const char *line, size_t len, void *ctx)
+HARNESS static void check_fits(const char *line, size_t len, void *ctx)
 {
 	(void)ctx;
 	(void)line;
@@ -54,7 +56,7 @@ static void check_fits(const char *line, size_t len, void *ctx)
 
 /* header_bytes is what header_write gives when no line needs folding (and never more), no
  * written line passes 998 octets, and writing is repeatable. */
-static void check_written(const struct header *h)
+HARNESS static void check_written(const struct header *h)
 {
 	size_t len1, len2;
 	char *first = written(h, &len1), *second = written(h, &len2);
@@ -65,14 +67,14 @@ static void check_written(const struct header *h)
 	free(second);
 }
 
-static void push_back(const char *line, size_t len, void *ctx)
+HARNESS static void push_back(const char *line, size_t len, void *ctx)
 {
 	/* every written line is a field or a continuation again, never the body */
 	check(header_push_line(ctx, line, len) != HEADER_LINE_NOT);
 }
 
 /* value without its line breaks, and without white space at all when squeeze is set. */
-static char *flattened(const char *value, bool squeeze)
+HARNESS static char *flattened(const char *value, bool squeeze)
 {
 	struct buf out = {0};
 	buf_append(&out, "", 0);
@@ -85,7 +87,7 @@ static char *flattened(const char *value, bool squeeze)
 /* header -> wire -> header gives the same fields: the same names in the same order, each value
  * the same once unfolded, or the same but for white space where a line was too long (a hard
  * break adds a space). h must hold no CR or NUL (the reader makes them spaces). */
-static void check_round_trip(const struct header *h, bool long_lines)
+HARNESS static void check_round_trip(const struct header *h, bool long_lines)
 {
 	size_t len;
 	char *wire = written(h, &len);
@@ -106,7 +108,7 @@ static void check_round_trip(const struct header *h, bool long_lines)
 	free(wire);
 }
 
-static int base64_digit(unsigned char c)
+HARNESS static int base64_digit(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -117,7 +119,7 @@ static int base64_digit(unsigned char c)
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-static void base64_decode(const char *s, size_t n, struct buf *out)
+HARNESS static void base64_decode(const char *s, size_t n, struct buf *out)
 {
 	check(n % 4 == 0);
 	for (size_t i = 0; i < n; i += 4) {
@@ -135,7 +137,7 @@ static void base64_decode(const char *s, size_t n, struct buf *out)
 	}
 }
 
-static bool valid_utf8(const unsigned char *s, size_t n)
+HARNESS static bool valid_utf8(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t len = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
@@ -159,7 +161,7 @@ static bool valid_utf8(const unsigned char *s, size_t n)
 /* value is encoded-words joined by separator: each at most 75 characters, in UTF-8 when the
  * text is UTF-8 (then each word is valid UTF-8), else in fallback when there is one, and
  * together the text again. */
-static void check_encoded_words(const char *value, const char *separator, const char *text,
+HARNESS static void check_encoded_words(const char *value, const char *separator, const char *text,
 				const char *fallback)
 {
 	bool text_is_utf8 = valid_utf8((const unsigned char *)text, strlen(text));
@@ -190,7 +192,7 @@ static void check_encoded_words(const char *value, const char *separator, const 
 
 /* Physical lines of "Name:" + value: none blank after the first, and none longer than limit
  * unless it holds a single word that no fold could shorten. */
-static void check_lines(const char *name, const char *value, size_t limit)
+HARNESS static void check_lines(const char *name, const char *value, size_t limit)
 {
 	const char *line = value;
 	size_t column0 = strlen(name) + 1;
@@ -213,7 +215,7 @@ static void check_lines(const char *name, const char *value, size_t limit)
 	}
 }
 
-static bool is_plain(const char *text)
+HARNESS static bool is_plain(const char *text)
 {
 	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
 		if (!(*p >= 32 && *p <= 126) && *p != '\t')
@@ -221,7 +223,7 @@ static bool is_plain(const char *text)
 	return strstr(text, "=?") == NULL;
 }
 
-static void check_unstructured(const char *name, const char *text, const char *fallback)
+HARNESS static void check_unstructured(const char *name, const char *text, const char *fallback)
 {
 	char *value = fallback ? header_encode_unstructured_charset(name, text, fallback)
 			       : header_encode_unstructured(name, text);
@@ -246,7 +248,7 @@ static void check_unstructured(const char *name, const char *text, const char *f
 	free(value);
 }
 
-static void check_phrase(const char *text, const char *fallback)
+HARNESS static void check_phrase(const char *text, const char *fallback)
 {
 	char *phrase = fallback ? header_encode_phrase_charset(text, fallback) : header_encode_phrase(text);
 	check(!*text == !*phrase);

@@ -11,6 +11,8 @@
 #include "mime.h"
 #include "util.h"
 
+#include "harness.h"
+
 #define CHECK(cond)                \
 	do {                       \
 		if (!(cond))       \
@@ -22,7 +24,7 @@ struct chunker {
 	size_t max;
 };
 
-static size_t chunk_len(struct chunker *c, size_t left)
+HARNESS static size_t chunk_len(struct chunker *c, size_t left)
 {
 	c->state = c->state * 1103515245u + 12345u;
 	size_t k = (c->state >> 16) % c->max + 1;
@@ -31,34 +33,40 @@ static size_t chunk_len(struct chunker *c, size_t left)
 
 enum encoder { ENC_B64, ENC_QP, ENC_QP_KEEP_CR };
 
-/* Encodes data in chunks (max_chunk 0: one call) into out; aborts when a call writes past
- * its bound. */
-static void encode(enum encoder which, const uint8_t *data, size_t n, struct chunker *ch,
+/* Encodes data in chunks (ch NULL: one call) into out; aborts when a call writes past its
+ * bound. Each call writes to the end of one allocation, at bound(k) bytes from its end, so
+ * that ASan sees the first byte past the bound as it would in an allocation of its own (one
+ * allocation per call made the target cost a malloc and a free per chunk). */
+HARNESS static void encode(enum encoder which, const uint8_t *data, size_t n, struct chunker *ch,
 		   struct buf *out)
 {
 	struct mime_b64 b;
 	struct mime_qp q;
 	mime_b64_init(&b);
 	mime_qp_init(&q, which == ENC_QP_KEEP_CR ? MIME_QP_KEEP_CR : 0);
+	size_t most = ch ? (ch->max < n ? ch->max : n) : n;
+	size_t room = which == ENC_B64 ? mime_b64_bound(most) : mime_qp_bound(most);
+	char *area = xmalloc(room ? room : 1);
 	size_t pos = 0;
 	while (pos < n) {
 		size_t k = ch ? chunk_len(ch, n - pos) : n - pos;
 		size_t bound = which == ENC_B64 ? mime_b64_bound(k) : mime_qp_bound(k);
-		char *o = xmalloc(bound);
+		CHECK(bound <= room);
+		char *o = area + (room - bound);
 		size_t got = which == ENC_B64 ? mime_b64_encode(&b, data + pos, k, o)
 					      : mime_qp_encode(&q, data + pos, k, o);
 		CHECK(got <= bound);
 		buf_append(out, o, got);
-		free(o);
 		pos += k;
 	}
+	free(area);
 	char fin[MIME_QP_FINISH_MAX];
 	size_t got = which == ENC_B64 ? mime_b64_finish(&b, fin) : mime_qp_finish(&q, fin);
 	CHECK(got <= (which == ENC_B64 ? MIME_B64_FINISH_MAX : MIME_QP_FINISH_MAX));
 	buf_append(out, fin, got);
 }
 
-static int b64_value(char c)
+HARNESS static int b64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -74,7 +82,7 @@ static int b64_value(char c)
 }
 
 /* Lines of exactly 76 characters but the last, each ended by CRLF; '=' only at the end. */
-static void b64_decode(const char *s, size_t len, struct buf *out)
+HARNESS static void b64_decode(const char *s, size_t len, struct buf *out)
 {
 	size_t pos = 0;
 	while (pos < len) {
@@ -100,7 +108,7 @@ static void b64_decode(const char *s, size_t len, struct buf *out)
 	}
 }
 
-static int hex_value(char c)
+HARNESS static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -111,7 +119,7 @@ static int hex_value(char c)
 
 /* Lines of at most 76 characters, CRLF only as a pair, nothing but '=' hex pairs and safe
  * characters, no white space at a line's end, no lone "." line, no line starting "From ". */
-static void qp_decode(const char *s, size_t len, struct buf *out)
+HARNESS static void qp_decode(const char *s, size_t len, struct buf *out)
 {
 	size_t column = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -147,7 +155,7 @@ static void qp_decode(const char *s, size_t len, struct buf *out)
 	CHECK(len == 0 || (s[len - 1] != ' ' && s[len - 1] != '\t'));
 }
 
-static void qp_expected(const uint8_t *in, size_t n, bool keep_cr, struct buf *out)
+HARNESS static void qp_expected(const uint8_t *in, size_t n, bool keep_cr, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (in[i] == '\r' && i + 1 < n && in[i + 1] == '\n') {
@@ -161,12 +169,12 @@ static void qp_expected(const uint8_t *in, size_t n, bool keep_cr, struct buf *o
 	}
 }
 
-static bool same(const struct buf *a, const struct buf *b)
+HARNESS static bool same(const struct buf *a, const struct buf *b)
 {
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
-static void check_encoder(enum encoder which, const uint8_t *data, size_t n, struct chunker ch)
+HARNESS static void check_encoder(enum encoder which, const uint8_t *data, size_t n, struct chunker ch)
 {
 	struct buf one = {0}, cut = {0}, dec = {0}, want = {0};
 	encode(which, data, n, NULL, &one);
@@ -187,7 +195,7 @@ static void check_encoder(enum encoder which, const uint8_t *data, size_t n, str
 }
 
 /* A reference written another way: decode code points and check their ranges. */
-static bool ref_utf8(const uint8_t *s, size_t n)
+HARNESS static bool ref_utf8(const uint8_t *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		uint8_t b = s[i];
@@ -219,7 +227,7 @@ static bool ref_utf8(const uint8_t *s, size_t n)
 	return true;
 }
 
-static void check_classifier(const uint8_t *data, size_t n, struct chunker ch)
+HARNESS static void check_classifier(const uint8_t *data, size_t n, struct chunker ch)
 {
 	struct mime_class one, cut;
 	mime_class_init(&one);
@@ -255,7 +263,7 @@ static void check_classifier(const uint8_t *data, size_t n, struct chunker ch)
 }
 
 /* Lines within 78 columns (but a plain name= that cannot fold), each fold "\n ", no CR/NUL. */
-static void check_value(const char *field, const char *value, bool may_be_long)
+HARNESS static void check_value(const char *field, const char *value, bool may_be_long)
 {
 	size_t column = strlen(field) + 1;
 	CHECK(value[0] == ' ');
@@ -272,7 +280,7 @@ static void check_value(const char *field, const char *value, bool may_be_long)
 	}
 }
 
-static void check_params(const uint8_t *data, size_t n)
+HARNESS static void check_params(const uint8_t *data, size_t n)
 {
 	if (n > 400)
 		n = 400;

@@ -15,6 +15,8 @@
 #include "smtpd.h"
 #include "util.h"
 
+#include "harness.h"
+
 /* exposed by smtpd.c for tests and fuzzing */
 int smtpd_parse_describe(const char *line, size_t len, char *out, size_t outlen);
 
@@ -23,7 +25,7 @@ struct stub {
 	bool read_nothing;
 };
 
-static int stub_check(void *ctx, const char *addr, char **out, char *reply, size_t len)
+HARNESS static int stub_check(void *ctx, const char *addr, char **out, char *reply, size_t len)
 {
 	(void)ctx;
 	if (strchr(addr, '!')) {
@@ -34,7 +36,7 @@ static int stub_check(void *ctx, const char *addr, char **out, char *reply, size
 	return 250;
 }
 
-static int stub_deliver(void *ctx, const char *sender, char *const *rcpts, size_t nrcpt,
+HARNESS static int stub_deliver(void *ctx, const char *sender, char *const *rcpts, size_t nrcpt,
 			smtpd_read_fn rd, void *stream, char *reply, size_t len)
 {
 	struct stub *st = ctx;
@@ -74,7 +76,7 @@ static int stub_deliver(void *ctx, const char *sender, char *const *rcpts, size_
 }
 
 /* Every reply line: three digits, a space or a hyphen, printable text, CRLF. */
-static void check_replies(const char *p, size_t len)
+HARNESS static void check_replies(const char *p, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -94,7 +96,7 @@ static void check_replies(const char *p, size_t len)
 	}
 }
 
-static int memfd_with(const uint8_t *data, size_t size)
+HARNESS static int memfd_with(const uint8_t *data, size_t size)
 {
 	int fd = memfd_create("fuzz", 0);
 	if (fd < 0)

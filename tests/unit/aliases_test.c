@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aliases.h"
@@ -204,6 +205,41 @@ static void test_depth(void)
 	strlist_free(&w);
 }
 
+/* 20,000 targets, each given again with its domain in capitals: each is kept once, in the order
+ * of the file, in time linear in the targets (a scan of the output for every target took 7.8 s
+ * of CPU for 20,000, 316 s for 150,000). */
+static void test_many_targets(void)
+{
+	enum { N = 20000 };
+	struct buf text = {0};
+	buf_puts(&text, "big: ");
+	for (int i = 0; i < N; i++)
+		buf_printf(&text, "%su%d@example.org,\n U%d@example.org, u%d@EXAMPLE.ORG", i ? ",\n " : "",
+			   i, i, i);
+	buf_puts(&text, "\n");
+	struct aliases *a = NULL;
+	struct strlist w = {0}, out = {0};
+	struct diag d = {0};
+	is_int(aliases_parse(&a, "aliases", text.data, text.len, &w, &d), EX_OK,
+	       "an alias of %d targets parses", 3 * N);
+	clock_t t0 = clock();
+	is_int(aliases_expand(a, "big", locals, 2, &out, &d), EX_OK, "and expands");
+	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	is_int(out.n, 2 * N, "to each local part once (a capital U is another recipient)");
+	size_t in_order = 0;
+	char want[64];
+	for (size_t i = 0; i < out.n; i++) {
+		snprintf(want, sizeof want, "%s%zu@example.org", i % 2 ? "U" : "u", i / 2);
+		in_order += strcmp(out.v[i], want) == 0;
+	}
+	is_int(in_order, 2 * N, "in the order of the file, as first written");
+	ok(cpu < 1.0, "in under a second of CPU (%.3f s)", cpu);
+	strlist_free(&out);
+	strlist_free(&w);
+	aliases_free(a);
+	buf_free(&text);
+}
+
 static void test_local_name(void)
 {
 	char *n = aliases_local_name("root", locals, 2);
@@ -254,6 +290,7 @@ int main(void)
 	test_default();
 	test_depth();
 	test_local_name();
+	test_many_targets();
 	test_load();
 	return done_testing();
 }
