@@ -312,3 +312,67 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 		run -1 grep -qF -- "$secret" "$BATS_TEST_TMPDIR/x.log"
 	done
 }
+
+REFRESH_AT2='{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}]}'
+
+@test "a relay that refuses a stale token (535) gets one refresh and one retry: delivered, exit 0" {
+	oauth_config
+	state at-stale rt-1 3600
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[ "$stderr" = "" ]
+	[ "$(fixture_count)" -eq 1 ]
+	run -0 tokend_requests '.form.grant_type'
+	assert_output refresh_token
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+	[ "$(grep -c '^C: AUTH XOAUTH2' <(cat "$SMTP_DIR"/sessions/*.log))" -eq 2 ]
+	run -0 find "$BATS_TEST_TMPDIR" -name '*.env'
+	assert_output ''
+}
+
+@test "a relay that refuses the token again after the refresh: queued, 77, the line to run" {
+	oauth_config
+	state at-stale rt-1 3600
+	relay_accepts at-never
+	tokend_script "$REFRESH_AT2"
+	run -77 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[[ $stderr =~ ^postie:\ smtp://127\.0\.0\.1:[0-9]+:\ authentication\ failed\ \(Login\ denied\),\ even\ with\ a\ refreshed\ token:\ run\ postie\ --authorize\ --account\ work\;\ queued\ as\ [0-9a-f-]+,\ delivered\ by\ \'postie\ -q\'\ once\ fixed$ ]]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	run -0 postie -bp
+	assert_line --regexp "^  \(smtp://127\.0\.0\.1:[0-9]+ authentication failed \(Login denied\), even with a refreshed token: run postie --authorize --account work\)$"
+}
+
+@test "in a queue run, a stale token refused by the relay is refreshed once and the entries delivered" {
+	oauth_config
+	post 0 -odq --account work -f a@example.org b@example.org
+	post 0 -odq --account work -f a@example.org c@example.org
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ]
+	state at-stale rt-1 3600
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 postie -q
+	[ "$(fixture_count)" -eq 2 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 0 ]
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+}
+
+@test "in a queue run, a token refused again after the refresh leaves the entries queued with the line, one refresh" {
+	oauth_config
+	post 0 -odq --account work -f a@example.org b@example.org
+	post 0 -odq --account work -f a@example.org c@example.org
+	state at-stale rt-1 3600
+	relay_accepts at-never
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie -q
+	[[ $stderr =~ ^postie:\ smtp://127\.0\.0\.1:[0-9]+:\ authentication\ failed\ \(Login\ denied\),\ even\ with\ a\ refreshed\ token:\ run\ postie\ --authorize\ --account\ work\;\ its\ queue\ entries\ stay\ queued$ ]]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ]
+	run -0 postie -bp
+	[ "$(grep -c 'even with a refreshed token: run postie --authorize --account work)$' <<<"$output")" -eq 2 ]
+}
