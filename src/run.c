@@ -200,6 +200,12 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 		.progress_ctx = progress,
 		.max_rcpts = (size_t)a->max_recipients,
 	};
+	/* a provider's relays expect its mechanism (XOAUTH2 for Google and Microsoft); libcurl
+	 * alone would pick OAUTHBEARER when both are offered. An explicit auth wins. */
+	const struct oauth2_preset *preset =
+		a->oauth2_provider ? oauth2_preset_find(a->oauth2_provider) : NULL;
+	if (!a->auth && preset && preset->mechanism)
+		sp.auth = preset->mechanism;
 	char *secret = NULL;
 	*out = NULL;
 	if (a->password || a->password_command) {

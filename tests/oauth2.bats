@@ -376,3 +376,37 @@ REFRESH_AT2='{"token": [{"status": 200, "body": {"access_token": "at-2", "refres
 	run -0 postie -bp
 	[ "$(grep -c 'even with a refreshed token: run postie --authorize --account work)$' <<<"$output")" -eq 2 ]
 }
+
+# ms_config [LINES...]: account work with the microsoft preset, its token endpoint the fixture.
+ms_config() {
+	postie_config 'account work' 'user a@example.org' 'oauth2-provider microsoft' \
+		'oauth2-client-id cid-123' "oauth2-token-url $TOKEND_URL/token" \
+		"tls-ca-file $TOKEND_CA/ca.pem" "$@"
+	chmod 600 "$POSTIE_CONFIG"
+}
+
+@test "the microsoft preset authenticates with XOAUTH2 when the relay offers OAUTHBEARER too" {
+	ms_config
+	state at-1 rt-1 3600
+	relay_accepts at-1
+	fixture_fault auth_offer OAUTHBEARER
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 1 ]
+	grep -q '^S: 250-AUTH .*OAUTHBEARER' <(fixture_session_log 1)
+	run -0 grep -c '^C: AUTH ' <(fixture_session_log 1)
+	assert_output 1
+	grep -q '^C: AUTH XOAUTH2' <(fixture_session_log 1)
+}
+
+@test "an explicit auth wins over the preset's mechanism; a custom provider leaves the choice to libcurl" {
+	ms_config 'auth OAUTHBEARER'
+	state at-1 rt-1 3600
+	relay_accepts at-1
+	fixture_fault auth_offer OAUTHBEARER
+	post 0 --account work -f a@example.org b@example.org
+	grep -q '^C: AUTH OAUTHBEARER' <(fixture_session_log 1)
+	oauth_config
+	post 0 --account work -f a@example.org b@example.org
+	grep -q '^C: AUTH OAUTHBEARER' <(fixture_session_log 2)
+	[ "$(fixture_count)" -eq 2 ]
+}
