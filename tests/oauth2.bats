@@ -410,3 +410,54 @@ ms_config() {
 	grep -q '^C: AUTH OAUTHBEARER' <(fixture_session_log 2)
 	[ "$(fixture_count)" -eq 2 ]
 }
+
+@test "--serverinfo for an OAuth2 account says what is stored, refreshes, then shows the relay; no token shown" {
+	oauth_config
+	state at-1 rt-1 3600
+	jq -c '.refreshed_at = 1700000000' "$STATE" >"$STATE.new"
+	chmod 600 "$STATE.new"
+	mv "$STATE.new" "$STATE"
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie --serverinfo --account work
+	[ "$stderr" = "" ]
+	assert_line -n 0 'account: work'
+	assert_line -n 1 "oauth2: provider custom, device grant, state $STATE"
+	assert_line -n 2 --regexp '^oauth2: access token expires 20[0-9-]+T[0-9:]+Z \(in (3600|3599|3598) s\)$'
+	assert_line -n 3 'oauth2: refresh token stored, last used 2023-11-14T22:13:20Z'
+	assert_line -n 4 --regexp '^oauth2: refresh worked: the access token now expires 20[0-9-]+T[0-9:]+Z \(in (3600|3599|3598) s\)$'
+	assert_line -n 5 --regexp '^relay: smtp://127\.0\.0\.1:[0-9]+$'
+	assert_line 'greeting: 220 fixture.invalid postie test fixture'
+	run -0 tokend_requests '.form.grant_type'
+	assert_output refresh_token
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+	for secret in at-1 at-2 rt-1 rt-2 "$CLIENT_SECRET"; do
+		run -1 grep -qF -- "$secret" <<<"$output$stderr"
+	done
+}
+
+@test "--serverinfo for an OAuth2 account with nothing stored says so and what to run; 77" {
+	oauth_config
+	run -77 --separate-stderr postie --serverinfo --account work
+	assert_line -n 1 "oauth2: provider custom, device grant, state $STATE"
+	assert_line -n 2 'oauth2: no token stored: run postie --authorize --account work'
+	assert_line -n 3 'oauth2: refresh failed'
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$stderr" = "postie: account 'work': no OAuth2 token stored in $STATE: run postie --authorize --account work" ]
+	run -0 tokend_requests
+	assert_output ''
+}
+
+@test "--serverinfo when the refresh fails: the stored token kept, the failure said, 75" {
+	oauth_config
+	state at-1 rt-1 3600
+	tokend_script '{"token": [{"status": 500, "body": "down"}]}'
+	run -75 --separate-stderr postie --serverinfo --account work
+	assert_line -n 2 --regexp '^oauth2: access token expires '
+	assert_line -n 3 'oauth2: refresh token stored, not used yet'
+	assert_line -n 4 'oauth2: refresh failed'
+	[ "$stderr" = "postie: account 'work': token endpoint $TOKEND_URL/token: HTTP 500" ]
+	[ "$(jq -r .access_token "$STATE")" = at-1 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-1 ]
+}
