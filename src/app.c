@@ -18,6 +18,7 @@
 #include "maildrop.h"
 #include "mailq.h"
 #include "message.h"
+#include "oauth2.h"
 #include "progress.h"
 #include "queue.h"
 #include "queuerun.h"
@@ -214,12 +215,20 @@ int app_serverinfo(const struct cli_opts *o, struct diag *d)
 	if (rc == EX_OK)
 		rc = submit_global_init(d);
 	if (rc == EX_OK) {
-		rc = run_submitter(&r, r.acct, NULL, &sub, d);
-		if (rc == EX_OK) {
-			if (r.acct->name)
-				printf("account: %s\n", r.acct->name);
-			rc = submitter_serverinfo(sub, stdout, d);
+		if (r.acct->name)
+			printf("account: %s\n", r.acct->name);
+		if (r.acct->oauth2_provider) {
+			/* the token state first, and a refresh tried: the relay needs its token */
+			struct buf lines = {0};
+			rc = oauth2_check(r.acct, &lines, d);
+			if (lines.data)
+				fputs(lines.data, stdout);
+			buf_free(&lines);
 		}
+		if (rc == EX_OK)
+			rc = run_submitter(&r, r.acct, NULL, &sub, d);
+		if (rc == EX_OK)
+			rc = submitter_serverinfo(sub, stdout, d);
 		submitter_free(sub);
 		submit_global_cleanup();
 	}

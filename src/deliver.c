@@ -348,6 +348,19 @@ static void decide_send(const struct run *r, const struct tee *t, const struct e
 	disposition_decide(&in, verdict, disp);
 }
 
+/* One submitter_send of the message, with the progress line around it. */
+static int send_once(struct submitter *sub, struct tee *t, const struct envelope *env,
+		     struct progress *progress, struct submit_outcome *out, struct diag *d)
+{
+	if (progress)
+		progress_start(progress);
+	int rc = submitter_send(sub, env->sender, env->rcpt, env->nrcpt, tee_read, tee_rewind, t,
+				out, d);
+	if (progress)
+		progress_end(progress);
+	return rc;
+}
+
 /* -odq, `delivery queue`: the whole message into the queue, nothing sent. */
 static int queue_only(struct run *r, struct tee *t, const struct envelope *env, struct diag *d)
 {
@@ -386,8 +399,15 @@ int deliver_message(struct run *r, struct message *msg, struct progress *progres
 		t.spool = NULL;
 	}
 
-	if (r->delivery == DELIVERY_QUEUE) {
+	/* a user's message through an OAuth2 account of the system file: its tokens are root's
+	 * (LOCALSTATEDIR/lib/postie, 0600), never the caller's to read, so root's run sends it */
+	bool tokens_are_roots = r->maildrop && r->acct->oauth2_provider;
+	if (r->delivery == DELIVERY_QUEUE || tokens_are_roots) {
 		rc = queue_only(r, &t, env, d);
+		if (rc == EX_OK && tokens_are_roots)
+			log_status("account '%s' uses OAuth2 tokens that only root's queue run reads; "
+				   "handed to the system queue as %s, delivered by root's 'postie -q'",
+				   r->acct->name ? r->acct->name : "default", rep->queued_id);
 		spool_discard(t.spool);
 		maildrop_put_discard(t.drop);
 		return rc;
@@ -396,19 +416,30 @@ int deliver_message(struct run *r, struct message *msg, struct progress *progres
 	enum disp_verdict *verdict = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof *verdict);
 	struct disposition disp;
 	rc = *sub ? EX_OK : run_submitter(r, r->acct, progress, sub, d);
-	if (rc != EX_OK) {
+	if (rc == EX_OK) {
+		rc = send_once(*sub, &t, env, progress, &out, d);
+		if (rc != EX_OK && run_token_refused(r->acct, &out)) {
+			/* a stale token: one refresh and one retry; AUTH comes before MAIL, so
+			 * nothing of the message was read yet */
+			submit_outcome_free(&out);
+			memset(&out, 0, sizeof out);
+			struct submitter *old = *sub;
+			rc = run_renew_token(r, r->acct, progress, old, sub, d);
+			submitter_free(old);
+			if (rc == EX_OK) {
+				rc = send_once(*sub, &t, env, progress, &out, d);
+				if (rc != EX_OK && run_token_refused(r->acct, &out))
+					run_token_refused_again(r->acct, &out, d);
+			}
+		}
+	}
+	if (rc != EX_OK && !*sub) {
 		/* no secret: keep the message for a later run rather than drop it */
 		snprintf(out.reason, sizeof out.reason, "%s", d->msg);
 		out.status = rc;
 		decide_send(r, &t, env, &out, verdict, &disp);
 		rc = settle_failure(r, &t, env, &out, verdict, &disp, relay, d);
 	} else {
-		if (progress)
-			progress_start(progress);
-		rc = submitter_send(*sub, env->sender, env->rcpt, env->nrcpt, tee_read, tee_rewind, &t,
-				    &out, d);
-		if (progress)
-			progress_end(progress);
 		relay = submitter_url(*sub);
 		unsigned long long size = t.spool ? spool_size(t.spool) : 0;
 		decide_send(r, &t, env, &out, verdict, &disp);

@@ -27,6 +27,11 @@ static bool needs_fixing(int status)
 	       status == EX_OSERR;
 }
 
+bool disposition_auth_refused(const struct submit_outcome *o)
+{
+	return o->status == EX_NOPERM && o->stage == SUBMIT_AUTH && !o->cancelled;
+}
+
 void disposition_decide(const struct disposition_input *in, enum disp_verdict *rcpt,
 			struct disposition *d)
 {

@@ -65,6 +65,11 @@ struct disposition {
 void disposition_decide(const struct disposition_input *in, enum disp_verdict *rcpt,
 			struct disposition *d);
 
+/* Whether the relay refused the credentials themselves: a 535/534/530 to AUTH, or AUTH ended
+ * without a code (a 334 error challenge libcurl gave up on), before any recipient was taken.
+ * For a bearer token this means the token is stale: one refresh and one retry (run.h). */
+bool disposition_auth_refused(const struct submit_outcome *o);
+
 /* The delay before the retry that follows attempt number attempts (>= 1): one minute,
  * doubling up to an hour. */
 long disposition_backoff(long attempts);

@@ -2,21 +2,35 @@
  * given. It never opens the queue, reads the clock or decides anything about an entry. */
 #include "mailq.h"
 
-#include "queue.h"
+#include <jansson.h>
+#include <string.h>
 
-static void json_string(FILE *out, const char *s)
+#include "queue.h"
+#include "util.h"
+
+/* A JSON string of s (NULL: ""). jansson takes only UTF-8, so a byte that is not part of
+ * well-formed UTF-8 for U+00A0 and up (and C1 controls) becomes the text \xNN, by the rule of
+ * every line postie writes (buf_put_escaped_n); jansson escapes the rest. */
+static json_t *json_text(const char *s)
 {
-	putc('"', out);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			putc(c, out);
+	if (!s)
+		s = "";
+	struct buf b = {0};
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t k = p[i] < 0x80 ? 1 : utf8_printable_len(p + i, n - i);
+		if (k) {
+			buf_append(&b, p + i, k);
+			i += k;
+		} else {
+			buf_printf(&b, "\\x%02x", p[i]);
+			i++;
+		}
 	}
-	putc('"', out);
+	json_t *j = json_stringn(b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return j;
 }
 
 void mailq_age(long long seconds, char *out, size_t n)
@@ -84,32 +98,37 @@ void mailq_text(FILE *out, const struct queue_meta *queued, size_t nq,
 	}
 }
 
+/* One entry as a JSON object, its keys in the order the listing has always had. */
+static json_t *entry_json(const struct queue_meta *m, bool failed, time_t now)
+{
+	json_t *o = json_object();
+	json_t *rcpts = json_array();
+	for (size_t k = 0; k < m->rcpts.n; k++)
+		json_array_append_new(rcpts, json_text(m->rcpts.v[k]));
+	json_object_set_new(o, "id", json_text(m->id));
+	json_object_set_new(o, "state", json_string(failed ? "failed" : "queued"));
+	json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+	json_object_set_new(o, "created", json_integer(m->created));
+	json_object_set_new(o, "age", json_integer((long long)now - m->created));
+	json_object_set_new(o, "sender", json_text(m->sender));
+	json_object_set_new(o, "recipients", rcpts);
+	json_object_set_new(o, "attempts", json_integer(m->attempts));
+	json_object_set_new(o, "next_attempt", json_integer(m->next_attempt));
+	json_object_set_new(o, "relay", json_text(m->relay));
+	json_object_set_new(o, "last_error", m->last_error ? json_text(m->last_error) : json_null());
+	return o;
+}
+
+/* Each entry on a line of its own, so that a person can read the listing too. */
 static void list_json(FILE *out, const struct queue_meta *list, size_t n, bool failed, time_t now,
 		      bool *first)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct queue_meta *m = &list[i];
-		fprintf(out, "%s\n  {\"id\": ", *first ? "" : ",");
+		json_t *o = entry_json(&list[i], failed, now);
+		fprintf(out, "%s\n  ", *first ? "" : ",");
 		*first = false;
-		json_string(out, m->id);
-		fprintf(out, ", \"state\": \"%s\", \"size\": %llu, \"created\": %lld, \"age\": %lld, "
-			"\"sender\": ", failed ? "failed" : "queued", m->size, m->created,
-			(long long)now - m->created);
-		json_string(out, m->sender);
-		fprintf(out, ", \"recipients\": [");
-		for (size_t k = 0; k < m->rcpts.n; k++) {
-			fprintf(out, "%s", k ? ", " : "");
-			json_string(out, m->rcpts.v[k]);
-		}
-		fprintf(out, "], \"attempts\": %ld, \"next_attempt\": %lld, \"relay\": ", m->attempts,
-			m->next_attempt);
-		json_string(out, m->relay);
-		fprintf(out, ", \"last_error\": ");
-		if (m->last_error)
-			json_string(out, m->last_error);
-		else
-			fprintf(out, "null");
-		fprintf(out, "}");
+		json_dumpf(o, out, JSON_PRESERVE_ORDER);
+		json_decref(o);
 	}
 }
 

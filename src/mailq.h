@@ -21,10 +21,11 @@ void mailq_age(long long seconds, char *out, size_t n);
 void mailq_text(FILE *out, const struct queue_meta *queued, size_t nq,
 		const struct queue_meta *failed, size_t nf, const char *failed_dir, time_t now);
 
-/* The JSON listing: one array of objects (queued first, then failed; "state" says which) with
- * id, state, size, created, age, sender, recipients, attempts, next_attempt, relay and
- * last_error (null when none). A string's '"' and '\' are escaped, control bytes as \u00XX;
- * other bytes go as they are. */
+/* The JSON listing, through jansson: one array of objects, each on a line of its own (queued
+ * first, then failed; "state" says which) with id, state, size, created, age, sender,
+ * recipients, attempts, next_attempt, relay and last_error (null when none). Always valid
+ * JSON: a byte that is not part of well-formed UTF-8 for U+00A0 and up becomes the text \xNN
+ * (as buf_put_escaped_n writes it); jansson escapes '"', '\' and control bytes. */
 void mailq_json(FILE *out, const struct queue_meta *queued, size_t nq,
 		const struct queue_meta *failed, size_t nf, time_t now);
 

@@ -542,7 +542,10 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
 
 /* --- the token for a send -------------------------------------------------------------------- */
 
-int oauth2_bearer(const struct account *a, char **token, struct diag *d)
+/* oauth2_bearer, and with force a refresh (or a new client-credentials token) whatever the
+ * stored token's expiry; *expires_at gets the expiry of the token given. */
+static int bearer(const struct account *a, bool force, char **token, time_t *expires_at,
+		  struct diag *d)
 {
 	*token = NULL;
 	struct oauth2_client c;
@@ -552,14 +555,15 @@ int oauth2_bearer(const struct account *a, char **token, struct diag *d)
 	int rc = oauth2_client_open(a, false, &c, d);
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
-	if (rc == EX_OK && found && oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN))
+	if (rc == EX_OK && !force && found &&
+	    oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN))
 		goto out;
 	if (rc == EX_OK)
 		rc = tokenstate_lock(c.state_path, &lock, d);
 	/* another process may have refreshed while this one waited for the lock */
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
-	if (rc != EX_OK || oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN))
+	if (rc != EX_OK || (!force && oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN)))
 		goto out;
 	if (c.grant == OAUTH2_GRANT_DEVICE && !t.refresh_token) {
 		rc = diag_set(d, EX_NOPERM, "account '%s': no OAuth2 token stored in %s: run "
@@ -573,11 +577,27 @@ int oauth2_bearer(const struct account *a, char **token, struct diag *d)
 	if (rc == EX_OK)
 		rc = tokenstate_write(c.state_path, &t, d);
 out:
-	if (rc == EX_OK)
+	if (rc == EX_OK) {
 		*token = xstrdup(t.access_token);
+		*expires_at = t.expires_at;
+	}
 	tokenstate_unlock(lock);
 	oauth2_token_clear(&t);
 	oauth2_client_close(&c);
+	return rc;
+}
+
+int oauth2_bearer(const struct account *a, char **token, struct diag *d)
+{
+	time_t expires_at;
+	return bearer(a, false, token, &expires_at, d);
+}
+
+int oauth2_refresh_now(const struct account *a, time_t *expires_at, struct diag *d)
+{
+	char *token = NULL;
+	int rc = bearer(a, true, &token, expires_at, d);
+	wipe_free(token);
 	return rc;
 }
 
@@ -644,4 +664,22 @@ int oauth2_describe(const struct account *a, time_t now, struct buf *out, struct
 	oauth2_token_clear(&t);
 	oauth2_client_close(&c);
 	return rc;
+}
+
+int oauth2_check(const struct account *a, struct buf *out, struct diag *d)
+{
+	int rc = oauth2_describe(a, time(NULL), out, d);
+	if (rc != EX_OK)
+		return rc;
+	time_t expires_at = 0;
+	rc = oauth2_refresh_now(a, &expires_at, d);
+	if (rc != EX_OK) {
+		buf_printf(out, "oauth2: refresh failed\n");
+		return rc;
+	}
+	char when[32];
+	utc_time(expires_at, when, sizeof when);
+	buf_printf(out, "oauth2: refresh worked: the access token now expires %s (in %lld s)\n",
+		   when, (long long)(expires_at - time(NULL)));
+	return EX_OK;
 }

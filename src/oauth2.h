@@ -107,12 +107,23 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
  * EX_CONFIG (client errors, the state file), EX_CANTCREAT (writing the state). */
 int oauth2_bearer(const struct account *a, char **token, struct diag *d);
 
-/* What a's token state says, for --serverinfo (not wired yet: app.c is being split): lines
+/* For --serverinfo: refreshes a's access token now (or, for client credentials, gets a new
+ * one), under the lock as oauth2_bearer does, whatever its expiry; *expires_at gets the new
+ * token's expiry. A failure leaves the stored tokens as they were. Errors: as oauth2_bearer. */
+int oauth2_refresh_now(const struct account *a, time_t *expires_at, struct diag *d);
+
+/* What a's token state says, for --serverinfo: lines
  * appended to out, each "oauth2: ...": the provider, grant and state file; whether an access
  * token is stored and when it expires (UTC, and in how many seconds from now); whether a
  * refresh token is stored and when it was last used. Never a token. Errors: as tokenstate_read
  * (out then holds the first line). */
 int oauth2_describe(const struct account *a, time_t now, struct buf *out, struct diag *d);
+
+/* --serverinfo's part for an OAuth2 account: oauth2_describe's lines, then an
+ * oauth2_refresh_now and a line saying whether it worked ("oauth2: refresh worked: the access
+ * token now expires ..." or "oauth2: refresh failed"). Never a token. Errors: the refresh's
+ * (d says why), or oauth2_describe's. */
+int oauth2_check(const struct account *a, struct buf *out, struct diag *d);
 
 /* For a relay that refused token (535, or a 334 error challenge): marks the stored access token
  * as lapsed, under the lock, when it is still token, so that the next oauth2_bearer refreshes

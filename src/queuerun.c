@@ -50,6 +50,9 @@ struct handles {
 	const struct account **acct;
 	struct submitter **v;	/* NULL: could not be made, see why */
 	struct diag *why;
+	struct submitter *reuse;	/* the caller's: never freed here */
+	bool *refused;		/* the relay refused its token even after a refresh: the pass
+				 * sends nothing more through it (why says so) */
 	size_t n;
 };
 
@@ -58,8 +61,10 @@ static struct submitter *handle_for(struct handles *h, struct run *r, const stru
 {
 	for (size_t i = 0; i < h->n; i++)
 		if (h->acct[i] == a) {
-			if (!h->v[i])
+			if (!h->v[i] || h->refused[i]) {
 				*d = h->why[i];
+				return NULL;
+			}
 			return h->v[i];
 		}
 	struct submitter *sub = NULL;
@@ -72,9 +77,54 @@ static struct submitter *handle_for(struct handles *h, struct run *r, const stru
 	h->v = xreallocarray(h->v, h->n + 1, sizeof *h->v);
 	h->acct = xreallocarray(h->acct, h->n + 1, sizeof *h->acct);
 	h->why = xreallocarray(h->why, h->n + 1, sizeof *h->why);
+	h->refused = xreallocarray(h->refused, h->n + 1, sizeof *h->refused);
 	h->acct[h->n] = a;
 	h->why[h->n] = why;
+	h->refused[h->n] = false;
 	return h->v[h->n++] = sub;
+}
+
+/* The relay refused the token a's handle sent (run_token_refused): the handle made anew with a
+ * refreshed token, and entry fr sent once more through it into *out (emptied first). Returns
+ * the handle to speak of: the new one, or NULL when no token could be had (out and d then say
+ * why, and the account's later entries stay queued). A second refusal is worded as
+ * run_token_refused_again says, and the pass sends nothing more through that account. */
+static struct submitter *resend_with_new_token(struct handles *h, struct run *r,
+					       const struct account *a, const struct queue_meta *m,
+					       struct fd_reader *fr, struct submit_outcome *out,
+					       struct diag *d)
+{
+	size_t i = 0;
+	while (h->acct[i] != a)
+		i++;
+	submit_outcome_free(out);
+	memset(out, 0, sizeof *out);
+	struct diag why = {0};
+	struct submitter *old = h->v[i];
+	int rc = run_renew_token(r, a, NULL, old, &h->v[i], &why);
+	if (old != h->reuse)
+		submitter_free(old);
+	if (rc != EX_OK) {
+		h->why[i] = why;
+		*d = why;
+		out->status = why.code;
+		snprintf(out->reason, sizeof out->reason, "%s", why.msg);
+		log_status("%s; its queue entries stay queued", why.msg);
+		return NULL;
+	}
+	if (rewind_fd(fr, d) != EX_OK) {
+		out->status = d->code;
+		snprintf(out->reason, sizeof out->reason, "%s", d->msg);
+		return h->v[i];
+	}
+	submitter_send(h->v[i], m->sender, m->rcpts.v, m->rcpts.n, read_fd, rewind_fd, fr, out, d);
+	if (run_token_refused(a, out)) {
+		run_token_refused_again(a, out, d);
+		h->refused[i] = true;
+		h->why[i] = *d;
+		log_status("%s; its queue entries stay queued", d->msg);
+	}
+	return h->v[i];
 }
 
 /* A copy of src to write back, with its recipients when with_rcpts (else none yet). */
@@ -225,6 +275,8 @@ static char deliver_entry(struct run *r, struct handles *h, struct queue_lock *l
 	if (sub) {
 		struct fd_reader fr = { queue_lock_fd(l) };
 		submitter_send(sub, m->sender, m->rcpts.v, m->rcpts.n, read_fd, rewind_fd, &fr, &out, &d);
+		if (run_token_refused(a, &out))
+			sub = resend_with_new_token(h, r, a, m, &fr, &out, &d);
 	} else {
 		out.status = d.code;
 		snprintf(out.reason, sizeof out.reason, "%s", d.msg);
@@ -398,7 +450,8 @@ int queue_pass_run(struct run *r, struct submitter *reuse, const struct queue_pa
 		h.v = xmalloc(sizeof *h.v);
 		h.acct = xmalloc(sizeof *h.acct);
 		h.why = xcalloc(1, sizeof *h.why);
-		h.v[0] = reuse;
+		h.refused = xcalloc(1, sizeof *h.refused);
+		h.v[0] = h.reuse = reuse;
 		h.acct[0] = r->acct;
 		h.n = 1;
 	}
@@ -466,11 +519,13 @@ int queue_pass_run(struct run *r, struct submitter *reuse, const struct queue_pa
 		else if (unselected == n)
 			log_status("no queue entry is selected (%zu in the queue)", n);
 	}
-	for (size_t i = reuse ? 1 : 0; i < h.n; i++)
-		submitter_free(h.v[i]);
+	for (size_t i = 0; i < h.n; i++)
+		if (h.v[i] != reuse)
+			submitter_free(h.v[i]);
 	free(h.v);
 	free(h.acct);
 	free(h.why);
+	free(h.refused);
 	strlist_free(&problems);
 	queue_list_free(list, n);
 	return rc;

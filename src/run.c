@@ -10,6 +10,7 @@
 
 #include "address.h"
 #include "aliases.h"
+#include "disposition.h"
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
@@ -199,6 +200,12 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 		.progress_ctx = progress,
 		.max_rcpts = (size_t)a->max_recipients,
 	};
+	/* a provider's relays expect its mechanism (XOAUTH2 for Google and Microsoft); libcurl
+	 * alone would pick OAUTHBEARER when both are offered. An explicit auth wins. */
+	const struct oauth2_preset *preset =
+		a->oauth2_provider ? oauth2_preset_find(a->oauth2_provider) : NULL;
+	if (!a->auth && preset && preset->mechanism)
+		sp.auth = preset->mechanism;
 	char *secret = NULL;
 	*out = NULL;
 	if (a->password || a->password_command) {
@@ -222,6 +229,36 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 	*out = submitter_new(&sp);
 	config_secret_free(secret);
 	return EX_OK;
+}
+
+bool run_token_refused(const struct account *a, const struct submit_outcome *out)
+{
+	return a->oauth2_provider && disposition_auth_refused(out);
+}
+
+int run_renew_token(const struct run *r, const struct account *a, struct progress *progress,
+		    const struct submitter *old, struct submitter **out, struct diag *d)
+{
+	*out = NULL;
+	int rc = oauth2_forget_access(a, submitter_bearer(old), d);
+	if (rc != EX_OK)
+		return rc;
+	return run_submitter(r, a, progress, out, d);
+}
+
+void run_token_refused_again(const struct account *a, struct submit_outcome *out,
+			     struct diag *d)
+{
+	const char *name = a->name ? a->name : "default";
+	char *shown = xasprintf("%s, even with a refreshed token: run postie --authorize --account %s",
+				out->reason, name);
+	snprintf(out->reason, sizeof out->reason, "%s", shown);
+	free(shown);
+	shown = xstrdup(d->msg);
+	diag_set(d, EX_NOPERM, "%s, even with a refreshed token: run postie --authorize --account %s",
+		 shown, name);
+	free(shown);
+	out->status = EX_NOPERM;
 }
 
 void run_message_opts(const struct run *r, struct message_opts *mo)

@@ -18,6 +18,7 @@ struct message_opts;
 struct progress;
 struct queue;
 struct submitter;
+struct submit_outcome;
 
 /* What a run needs from the configuration, in one place. */
 struct run {
@@ -68,6 +69,23 @@ void run_signal_pipe_close(void);
  * and wiped. Returns EX_OK with *out (free with submitter_free), or config_password's error. */
 int run_submitter(const struct run *r, const struct account *a, struct progress *progress,
 		  struct submitter **out, struct diag *d);
+
+/* Whether a send through account a that ended in out gets one more try with a new token: a
+ * has oauth2-provider and the relay refused the token (disposition_auth_refused). */
+bool run_token_refused(const struct account *a, const struct submit_outcome *out);
+
+/* For run_token_refused: forgets the access token old sent (oauth2_forget_access: one that
+ * another process has already replaced is left alone) and makes *out anew with a token
+ * refreshed now; old stays the caller's to free. Returns EX_OK with *out, or the error of the
+ * refresh (the token endpoint down: EX_TEMPFAIL; invalid_grant: EX_NOPERM ...) with *out NULL
+ * and d. */
+int run_renew_token(const struct run *r, const struct account *a, struct progress *progress,
+		    const struct submitter *old, struct submitter **out, struct diag *d);
+
+/* The relay refused a's token again after run_renew_token: out's reason and d's message get
+ * what to run, as for invalid_grant; the status stays EX_NOPERM (queued, exit 77). */
+void run_token_refused_again(const struct account *a, struct submit_outcome *out,
+			     struct diag *d);
 
 /* Fills what the run knows of the message options: the account's From, the environment's
  * names, the aliases and local domains, the cancel flag, and full_name when the caller left it

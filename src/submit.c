@@ -226,6 +226,11 @@ const char *submitter_url(const struct submitter *s)
 	return s->shown_url;
 }
 
+const char *submitter_bearer(const struct submitter *s)
+{
+	return s->oauth2 ? s->secret : NULL;
+}
+
 const char *submitter_primary_url(const struct submitter *s)
 {
 	return s->urls.n ? s->urls.v[0] : "";

@@ -123,6 +123,10 @@ int submitter_send(struct submitter *s, const char *sender, char *const *rcpt, s
 /* The URL of the relay last tried, for messages. */
 const char *submitter_url(const struct submitter *s);
 
+/* The bearer token s sends (params.oauth2), or NULL: only for oauth2_forget_access to compare
+ * with the stored one; never to be shown. */
+const char *submitter_bearer(const struct submitter *s);
+
 /* The first URL of the list: what the queue records an entry for. */
 const char *submitter_primary_url(const struct submitter *s);
 

@@ -159,10 +159,9 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at p (n bytes left) when it encodes U+00A0 or
- * above, else 0. Below U+00A0 are the C1 controls, which some terminals obey as they obey ESC
- * (U+009B is CSI), and the overlong forms of ASCII. */
-static size_t utf8_printable_len(const unsigned char *p, size_t n)
+/* Below U+00A0 are the C1 controls, which some terminals obey as they obey ESC (U+009B is
+ * CSI), and the overlong forms of ASCII. */
+size_t utf8_printable_len(const unsigned char *p, size_t n)
 {
 	static const unsigned long least[] = { 0, 0, 0xa0, 0x800, 0x10000 };
 	size_t len;

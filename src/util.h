@@ -51,6 +51,10 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
+/* The length of the well-formed UTF-8 sequence at p (n bytes left, n >= 1) when it encodes
+ * U+00A0 or above, else 0. */
+size_t utf8_printable_len(const unsigned char *p, size_t n);
+
 /* Appends the n bytes at s as text safe for a terminal or a log, by the one rule of every line
  * postie writes: CR, LF and TAB as \r, \n and \t; every other byte below 0x20, DEL, and every
  * byte that is not part of well-formed UTF-8 for U+00A0 and up (C1 controls such as U+009B,

@@ -112,6 +112,7 @@ fixture_reset() {
 #   times N                    the faults apply to the next N connections only
 #   size BYTES                 SIZE advertised and enforced (0: none)
 #   ehlo_without "KEYWORD..."  EHLO keywords not to advertise (e.g. "SMTPUTF8 8BITMIME")
+#   auth_offer "MECH..."      mechanisms offered only on demand (OAUTHBEARER) that EHLO offers now
 # A REPLY may span lines: "550-first\n550 second" (a real newline or a literal \n).
 fixture_fault() {
 	[[ $# -ge 2 ]] || { echo "usage: fixture_fault KEY VALUE [ADDRESS|SECONDS]" >&2; return 2; }
@@ -140,7 +141,7 @@ fixture_fault() {
 		    if value not in ("mid-data", "after-dot"):
 		        sys.exit("fixture_fault: drop mid-data|after-dot")
 		    faults[key] = value
-		elif key == "ehlo_without":
+		elif key in ("ehlo_without", "auth_offer"):
 		    faults[key] = value.split()
 		elif key in replies:
 		    faults[key] = reply(value)

@@ -312,3 +312,152 @@ TOKEN='{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1",
 		run -1 grep -qF -- "$secret" "$BATS_TEST_TMPDIR/x.log"
 	done
 }
+
+REFRESH_AT2='{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}}]}'
+
+@test "a relay that refuses a stale token (535) gets one refresh and one retry: delivered, exit 0" {
+	oauth_config
+	state at-stale rt-1 3600
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[ "$stderr" = "" ]
+	[ "$(fixture_count)" -eq 1 ]
+	run -0 tokend_requests '.form.grant_type'
+	assert_output refresh_token
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+	[ "$(grep -c '^C: AUTH XOAUTH2' <(cat "$SMTP_DIR"/sessions/*.log))" -eq 2 ]
+	run -0 find "$BATS_TEST_TMPDIR" -name '*.env'
+	assert_output ''
+}
+
+@test "a relay that refuses the token again after the refresh: queued, 77, the line to run" {
+	oauth_config
+	state at-stale rt-1 3600
+	relay_accepts at-never
+	tokend_script "$REFRESH_AT2"
+	run -77 --separate-stderr postie --account work -f a@example.org b@example.org <"$BATS_TEST_TMPDIR/msg"
+	[[ $stderr =~ ^postie:\ smtp://127\.0\.0\.1:[0-9]+:\ authentication\ failed\ \(Login\ denied\),\ even\ with\ a\ refreshed\ token:\ run\ postie\ --authorize\ --account\ work\;\ queued\ as\ [0-9a-f-]+,\ delivered\ by\ \'postie\ -q\'\ once\ fixed$ ]]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 1 ]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	run -0 postie -bp
+	assert_line --regexp "^  \(smtp://127\.0\.0\.1:[0-9]+ authentication failed \(Login denied\), even with a refreshed token: run postie --authorize --account work\)$"
+}
+
+@test "in a queue run, a stale token refused by the relay is refreshed once and the entries delivered" {
+	oauth_config
+	post 0 -odq --account work -f a@example.org b@example.org
+	post 0 -odq --account work -f a@example.org c@example.org
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ]
+	state at-stale rt-1 3600
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 postie -q
+	[ "$(fixture_count)" -eq 2 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 0 ]
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+}
+
+@test "in a queue run, a token refused again after the refresh leaves the entries queued with the line, one refresh" {
+	oauth_config
+	post 0 -odq --account work -f a@example.org b@example.org
+	post 0 -odq --account work -f a@example.org c@example.org
+	state at-stale rt-1 3600
+	relay_accepts at-never
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie -q
+	[[ $stderr =~ ^postie:\ smtp://127\.0\.0\.1:[0-9]+:\ authentication\ failed\ \(Login\ denied\),\ even\ with\ a\ refreshed\ token:\ run\ postie\ --authorize\ --account\ work\;\ its\ queue\ entries\ stay\ queued$ ]]
+	[ "$(fixture_count)" -eq 0 ]
+	[ "$(tokend_requests | wc -l)" -eq 1 ]
+	[ "$(ls "$Q/q" | grep -c '\.env$')" -eq 2 ]
+	run -0 postie -bp
+	[ "$(grep -c 'even with a refreshed token: run postie --authorize --account work)$' <<<"$output")" -eq 2 ]
+}
+
+# ms_config [LINES...]: account work with the microsoft preset, its token endpoint the fixture.
+ms_config() {
+	postie_config 'account work' 'user a@example.org' 'oauth2-provider microsoft' \
+		'oauth2-client-id cid-123' "oauth2-token-url $TOKEND_URL/token" \
+		"tls-ca-file $TOKEND_CA/ca.pem" "$@"
+	chmod 600 "$POSTIE_CONFIG"
+}
+
+@test "the microsoft preset authenticates with XOAUTH2 when the relay offers OAUTHBEARER too" {
+	ms_config
+	state at-1 rt-1 3600
+	relay_accepts at-1
+	fixture_fault auth_offer OAUTHBEARER
+	post 0 --account work -f a@example.org b@example.org
+	[ "$(fixture_count)" -eq 1 ]
+	grep -q '^S: 250-AUTH .*OAUTHBEARER' <(fixture_session_log 1)
+	run -0 grep -c '^C: AUTH ' <(fixture_session_log 1)
+	assert_output 1
+	grep -q '^C: AUTH XOAUTH2' <(fixture_session_log 1)
+}
+
+@test "an explicit auth wins over the preset's mechanism; a custom provider leaves the choice to libcurl" {
+	ms_config 'auth OAUTHBEARER'
+	state at-1 rt-1 3600
+	relay_accepts at-1
+	fixture_fault auth_offer OAUTHBEARER
+	post 0 --account work -f a@example.org b@example.org
+	grep -q '^C: AUTH OAUTHBEARER' <(fixture_session_log 1)
+	oauth_config
+	post 0 --account work -f a@example.org b@example.org
+	grep -q '^C: AUTH OAUTHBEARER' <(fixture_session_log 2)
+	[ "$(fixture_count)" -eq 2 ]
+}
+
+@test "--serverinfo for an OAuth2 account says what is stored, refreshes, then shows the relay; no token shown" {
+	oauth_config
+	state at-1 rt-1 3600
+	jq -c '.refreshed_at = 1700000000' "$STATE" >"$STATE.new"
+	chmod 600 "$STATE.new"
+	mv "$STATE.new" "$STATE"
+	relay_accepts at-2
+	tokend_script "$REFRESH_AT2"
+	run -0 --separate-stderr postie --serverinfo --account work
+	[ "$stderr" = "" ]
+	assert_line -n 0 'account: work'
+	assert_line -n 1 "oauth2: provider custom, device grant, state $STATE"
+	assert_line -n 2 --regexp '^oauth2: access token expires 20[0-9-]+T[0-9:]+Z \(in (3600|3599|3598) s\)$'
+	assert_line -n 3 'oauth2: refresh token stored, last used 2023-11-14T22:13:20Z'
+	assert_line -n 4 --regexp '^oauth2: refresh worked: the access token now expires 20[0-9-]+T[0-9:]+Z \(in (3600|3599|3598) s\)$'
+	assert_line -n 5 --regexp '^relay: smtp://127\.0\.0\.1:[0-9]+$'
+	assert_line 'greeting: 220 fixture.invalid postie test fixture'
+	run -0 tokend_requests '.form.grant_type'
+	assert_output refresh_token
+	[ "$(jq -r .access_token "$STATE")" = at-2 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+	for secret in at-1 at-2 rt-1 rt-2 "$CLIENT_SECRET"; do
+		run -1 grep -qF -- "$secret" <<<"$output$stderr"
+	done
+}
+
+@test "--serverinfo for an OAuth2 account with nothing stored says so and what to run; 77" {
+	oauth_config
+	run -77 --separate-stderr postie --serverinfo --account work
+	assert_line -n 1 "oauth2: provider custom, device grant, state $STATE"
+	assert_line -n 2 'oauth2: no token stored: run postie --authorize --account work'
+	assert_line -n 3 'oauth2: refresh failed'
+	[ "${#lines[@]}" -eq 4 ]
+	[ "$stderr" = "postie: account 'work': no OAuth2 token stored in $STATE: run postie --authorize --account work" ]
+	run -0 tokend_requests
+	assert_output ''
+}
+
+@test "--serverinfo when the refresh fails: the stored token kept, the failure said, 75" {
+	oauth_config
+	state at-1 rt-1 3600
+	tokend_script '{"token": [{"status": 500, "body": "down"}]}'
+	run -75 --separate-stderr postie --serverinfo --account work
+	assert_line -n 2 --regexp '^oauth2: access token expires '
+	assert_line -n 3 'oauth2: refresh token stored, not used yet'
+	assert_line -n 4 'oauth2: refresh failed'
+	[ "$stderr" = "postie: account 'work': token endpoint $TOKEND_URL/token: HTTP 500" ]
+	[ "$(jq -r .access_token "$STATE")" = at-1 ]
+	[ "$(jq -r .refresh_token "$STATE")" = rt-1 ]
+}

@@ -417,6 +417,16 @@ assert "421 4.3.2 down" in e["last_error"], e
 ' "$output"
 }
 
+@test "mailq --json stays valid JSON when an entry holds invalid UTF-8: such bytes as the text \\xNN" {
+	post 0 -odq -f a@example.org b@example.org
+	id=$(queued)
+	printf 'last-error caf\xe9 \xc3 ok \xc3\xa9\n' >>"$Q/q/$id.env"
+	run -0 postie -bp --json
+	/usr/bin/python3 -c 'import json, sys; json.load(sys.stdin)' <<<"$output"
+	run -0 /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["last_error"])' <<<"$output"
+	assert_output 'caf\xe9 \xc3 ok é'
+}
+
 @test "SIGTERM while the input is still being read: nothing queued, non-zero exit" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	postie_config 'timeout 10'

@@ -152,5 +152,27 @@ int main(void)
 	ok(!disposition_expired(0, NOW), "an entry that records no expiry has not expired");
 	ok(!disposition_expired(NOW + 1, NOW), "an entry expiring a second later has not");
 	ok(disposition_expired(NOW, NOW), "an entry expiring now has");
+
+	/* what a relay's refusal of the credentials is: the trigger of one refresh and retry */
+	static const struct {
+		const char *name;
+		int status;
+		enum submit_stage stage;
+		bool cancelled, refused;
+	} auth[] = {
+		{ "535 to AUTH", EX_NOPERM, SUBMIT_AUTH, false, true },
+		{ "AUTH given up after a 334 error challenge", EX_NOPERM, SUBMIT_AUTH, false, true },
+		{ "a 454 to AUTH (temporary)", EX_TEMPFAIL, SUBMIT_AUTH, false, false },
+		{ "a 5xx to MAIL", EX_UNAVAILABLE, SUBMIT_MAIL, false, false },
+		{ "no secret could be had", EX_NOPERM, SUBMIT_NOT_SENT, false, false },
+		{ "interrupted during AUTH", EX_NOPERM, SUBMIT_AUTH, true, false },
+		{ "accepted", EX_OK, SUBMIT_ACCEPTED, false, false },
+	};
+	for (size_t k = 0; k < sizeof auth / sizeof *auth; k++) {
+		struct submit_outcome o = { .status = auth[k].status, .stage = auth[k].stage,
+					    .cancelled = auth[k].cancelled };
+		ok(disposition_auth_refused(&o) == auth[k].refused, "%s: the credentials %s refused",
+		   auth[k].name, auth[k].refused ? "are" : "are not");
+	}
 	return done_testing();
 }

@@ -65,6 +65,13 @@ static const struct entry odd = {
 	.created = NOW - 10, .next_attempt = NOW + 5, .attempts = 2, .size = 7,
 };
 
+static const struct entry bad_utf8 = {
+	.id = "Q4", .sender = "caf\xe9@example.org", .relay = "smtp://relay:25",
+	.last_error = "cut \xc3 csi \xc2\x9b surrogate \xed\xa0\x80 ok \xc3\xa9 \\x41",
+	.rcpts = { "\xff@example.org" },
+	.created = NOW - 10, .next_attempt = NOW + 5, .attempts = 1, .size = 9,
+};
+
 struct listing {
 	const char *name;
 	const struct entry *queued[2], *failed[2];
@@ -117,13 +124,22 @@ static const struct listing listings[] = {
 	  NULL,	/* the text listing shows what it is given; the terminal is log.c's concern */
 	  "[\n"
 	  "  {\"id\": \"Q3\", \"state\": \"queued\", \"size\": 7, \"created\": 345590, \"age\": 10, "
-	  "\"sender\": \"a\\\"b\\\\c@example.org\", \"recipients\": [\"\\u001b[31m@example.org\"], "
+	  "\"sender\": \"a\\\"b\\\\c@example.org\", \"recipients\": [\"\\u001B[31m@example.org\"], "
 	  "\"attempts\": 2, \"next_attempt\": 345605, \"relay\": \"smtp://r\\u0001:25\", "
-	  "\"last_error\": \"line\\u000abreak\\u0009tab\\u001f\x7f caf\xc3\xa9\"},\n"
+	  "\"last_error\": \"line\\nbreak\\ttab\\u001F\x7f caf\xc3\xa9\"},\n"
 	  "  {\"id\": \"F1\", \"state\": \"failed\", \"size\": 100, \"created\": 86400, \"age\": 259200, "
 	  "\"sender\": \"ann@example.org\", \"recipients\": [\"eve@example.org\"], \"attempts\": 3, "
 	  "\"next_attempt\": 259200, \"relay\": \"smtp://relay:25\", "
 	  "\"last_error\": \"smtp://relay:25 refused <eve@example.org>: 550 5.1.1 no such user\"}\n"
+	  "]\n" },
+	{ "invalid UTF-8 (and C1 controls) as the text \\xNN: the listing stays valid JSON",
+	  { &bad_utf8 }, { NULL },
+	  NULL,
+	  "[\n"
+	  "  {\"id\": \"Q4\", \"state\": \"queued\", \"size\": 9, \"created\": 345590, \"age\": 10, "
+	  "\"sender\": \"caf\\\\xe9@example.org\", \"recipients\": [\"\\\\xff@example.org\"], "
+	  "\"attempts\": 1, \"next_attempt\": 345605, \"relay\": \"smtp://relay:25\", "
+	  "\"last_error\": \"cut \\\\xc3 csi \\\\xc2\\\\x9b surrogate \\\\xed\\\\xa0\\\\x80 ok \xc3\xa9 \\\\x41\"}\n"
 	  "]\n" },
 };
 
