@@ -31,6 +31,19 @@ void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag);
  * is held back, so that a CRLF across two reads is still one break. */
 void lineio_set_lone_cr_breaks(struct lineio *r, bool on);
 
+/* Uses only the first cap bytes of the buffer (2 <= cap <= LINEIO_BUFSIZE; before the first
+ * read, else ignored): tests make it small to reach the buffer's boundaries with short inputs. */
+void lineio_set_capacity(struct lineio *r, size_t cap);
+
+/* The bytes read but not yet returned: [*p, *p + *len), valid until the next call on r. It never
+ * reads: a caller that can take whole lines faster than lineio_next looks here, then says how
+ * much it took with lineio_consume (what lineio_next would have returned for those bytes is the
+ * caller's to reproduce). */
+void lineio_buffered(const struct lineio *r, const char **p, size_t *len);
+
+/* Marks the first n buffered bytes as read (n is capped at what is buffered). */
+void lineio_consume(struct lineio *r, size_t n);
+
 /* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
  * *eol is true when a line break followed the piece; false when the line goes on in the next
  * piece (a line longer than the buffer) or the input ended without a final break.
