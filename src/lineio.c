@@ -16,10 +16,10 @@ struct lineio {
 	int fd;
 	const volatile sig_atomic_t *cancel;
 	size_t start, end;	/* unread bytes are buf[start, end) */
-	size_t cap;		/* how much of buf is used: LINEIO_BUFSIZE, less in tests */
+	size_t cap;		/* the size of buf: LINEIO_BUFSIZE, less in tests */
 	bool eof;
 	bool lone_cr_breaks;
-	char buf[LINEIO_BUFSIZE];
+	char buf[];
 };
 
 static ssize_t read_fd(void *ctx, void *buf, size_t n)
@@ -34,12 +34,19 @@ static ssize_t read_fd(void *ctx, void *buf, size_t n)
 
 struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 {
-	struct lineio *r = xmalloc(sizeof *r);
+	return lineio_new_sized(fn, ctx, LINEIO_BUFSIZE);
+}
+
+struct lineio *lineio_new_sized(lineio_read_fn fn, void *ctx, size_t cap)
+{
+	if (cap < 2)
+		cap = 2;
+	struct lineio *r = xmalloc(sizeof *r + cap);
 	r->fn = fn;
 	r->ctx = ctx;
 	r->fd = -1;
 	r->start = r->end = 0;
-	r->cap = sizeof r->buf;
+	r->cap = cap;
 	r->eof = false;
 	r->lone_cr_breaks = true;
 	r->cancel = NULL;
@@ -56,15 +63,14 @@ void lineio_set_lone_cr_breaks(struct lineio *r, bool on)
 	r->lone_cr_breaks = on;
 }
 
-void lineio_set_capacity(struct lineio *r, size_t cap)
-{
-	if (cap >= 2 && cap <= sizeof r->buf && r->end == 0)
-		r->cap = cap;
-}
-
 struct lineio *lineio_fd(int fd)
 {
-	struct lineio *r = lineio_new(read_fd, NULL);
+	return lineio_fd_sized(fd, LINEIO_BUFSIZE);
+}
+
+struct lineio *lineio_fd_sized(int fd, size_t cap)
+{
+	struct lineio *r = lineio_new_sized(read_fd, NULL, cap);
 	r->ctx = r;
 	r->fd = fd;
 	return r;

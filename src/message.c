@@ -786,13 +786,13 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 
 int message_open(struct message **out, const struct message_opts *o, int fd, struct diag *d)
 {
-	return open_with(out, o, lineio_fd(fd), d);
+	return open_with(out, o, lineio_fd_sized(fd, o->input_buffer ? o->input_buffer : LINEIO_BUFSIZE), d);
 }
 
 int message_open_stream(struct message **out, const struct message_opts *o, lineio_read_fn fn,
 			void *ctx, struct diag *d)
 {
-	return open_with(out, o, lineio_new(fn, ctx), d);
+	return open_with(out, o, lineio_new_sized(fn, ctx, o->input_buffer ? o->input_buffer : LINEIO_BUFSIZE), d);
 }
 
 static int open_with(struct message **out, const struct message_opts *o, struct lineio *in,
@@ -802,8 +802,6 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 	m->opts = o;
 	m->in = in;
 	lineio_set_cancel(m->in, o->cancel);
-	if (o->input_buffer)
-		lineio_set_capacity(m->in, o->input_buffer);
 	m->bulk = !o->line_by_line;
 	m->header = header_new();
 	m->ignore_dots = o->ignore_dots;
