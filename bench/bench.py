@@ -551,6 +551,7 @@ def scenario_sizes(targets):
             "lf_cpu": paired(m, res["postie (LF)"], "cpu"),
             "nospool_cpu": paired(m, res["postie (CRLF, no spool)"], "cpu"),
             "msmtp": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "wall"),
+            "msmtp_cpu": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "cpu"),
         }
         os.unlink(msg)
         os.unlink(crlf)
@@ -575,7 +576,7 @@ def scenario_sizes(targets):
         q = rows[mb]["ratio"]
         emit(f"| {mb} MiB | {q['crlf']:.3f} (CPU {q['crlf_cpu']:.3f}) | {q['lf']:.3f} "
              f"(CPU {q['lf_cpu']:.3f}) | {q['nospool']:.3f} (CPU {q['nospool_cpu']:.3f}) "
-             f"| {q['msmtp']:.1f} |")
+             f"| {q['msmtp']:.1f} (CPU {q['msmtp_cpu']:.1f}) |")
     emit()
     emit("Paired ratios of throughput, by wall (by CPU in brackets): the median over the rounds "
          "of minimal's wall / postie's in the same round.")
@@ -614,6 +615,14 @@ def scenario_sizes(targets):
     emit()
     plot(rows, PLOT)
     emit(f"Plot: [{os.path.basename(PLOT)}]({os.path.basename(PLOT)}).")
+    emit()
+    emit("To reproduce: `BENCH_ONLY=sizes bench/run` (this section alone, about 6 minutes) or "
+         "`bench/run` (everything). One figure by hand, from bench/run's scratch directory: "
+         "`/usr/bin/time -f '%e s %U+%S %M KiB' env POSTIE_CONFIG=postie-PORT.conf postie -f "
+         "a@example.org -i b@example.org < size256.crlf` (postie-PORT-unspooled.conf: no spool; "
+         "`minimal smtp://127.0.0.1:PORT a@example.org b@example.org < size256.crlf`; "
+         "`msmtp -C msmtp-PORT.rc -f a@example.org -i b@example.org < size256`), and "
+         "`valgrind --tool=callgrind` of the same command for the instructions.")
     emit()
     for mb in (64, 256):
         q = rows[mb]["ratio"]
