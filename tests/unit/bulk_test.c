@@ -3,7 +3,7 @@
  * every split of it into two reads, every read size, and random splits, with input buffers
  * small enough to put lines across their boundary; the bodies must be the same bytes. It
  * compares paths only: what those bytes must be is for the bats suites (fidelity.bats,
- * dots.bats...). */
+ * dots.bats...). It reads from memory only: no file, no socket, no process. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
