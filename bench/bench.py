@@ -81,7 +81,8 @@ def run(argv, stdin=None, env=None, check=True, rss=False):
 
 def queue_files():
     return [os.path.join(d, f) for d in ("tmp", "q", "failed")
-            for f in os.listdir(os.path.join(QUEUE, d))] if os.path.isdir(QUEUE) else []
+            if os.path.isdir(os.path.join(QUEUE, d))
+            for f in os.listdir(os.path.join(QUEUE, d))]
 
 
 def check_queue_empty(what):
@@ -90,11 +91,13 @@ def check_queue_empty(what):
         raise SystemExit(f"bench: {what} left files in the queue: {left[:5]}")
 
 
-def postie_conf(port, queue=QUEUE):
-    path = os.path.join(WORK, f"postie-{port}.conf")
+def postie_conf(port, queue=QUEUE, tag=""):
+    path = os.path.join(WORK, f"postie-{port}{tag}.conf")
     with open(path, "w") as f:
         f.write(f"relay smtp://127.0.0.1:{port}\ndomain example.net\nqueue {queue}\n"
-                "syslog no\ntls off\ntimeout 600\n")
+                "syslog no\ntls off\ntimeout 600\n"
+                # no Received field of its own: the bytes received are then the input's
+                "received no\n")
     return path
 
 
@@ -459,6 +462,177 @@ def profiles(ir1k):
     os.unlink(m16 + ".crlf")
 
 
+# --- throughput by message size ----------------------------------------------------------
+
+SIZES = (16, 64, 256)  # MiB
+PLOT = ENV.get("BENCH_PLOT", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "throughput.png"))
+
+
+def postie_unspooled(port, msg, name):
+    """postie with a queue it cannot create (a path under a plain file): spool_create fails,
+    the send goes on without the tee, so the reader's cost shows alone."""
+    blocker = os.path.join(WORK, "not-a-directory")
+    open(blocker, "a").close()
+    env = dict(ENV, POSTIE_CONFIG=postie_conf(port, queue=os.path.join(blocker, "queue"),
+                                              tag="-unspooled"))
+    return Tool(name, [POSTIE, "-f", FROM, "-i", RCPT], msg, env)
+
+
+def plot(rows, path):
+    """throughput (MB/s) against message size, one line a tool, with gnuplot."""
+    dat = os.path.join(WORK, "throughput.dat")
+    names = ["postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, no spool)"]
+    with open(dat, "w") as f:
+        for mb in SIZES:
+            f.write(f"{mb} " + " ".join(f"{rows[mb][n]['mbps']:.1f}" for n in names) + "\n")
+    style = ["lw 2 pt 7 lc rgb '#1f77b4'", "lw 2 pt 5 lc rgb '#2ca02c'",
+             "lw 2 pt 9 lc rgb '#d62728'", "lw 2 pt 11 lc rgb '#7f7f7f'",
+             "lw 1 dt 2 pt 6 lc rgb '#1f77b4'"]
+    plots = ", ".join(f"'{dat}' using 1:{i + 2} with linespoints {style[i]} title '{n}'"
+                      for i, n in enumerate(names))
+    term = "pngcairo" if "pngcairo" in subprocess.run(
+        ["gnuplot", "-e", "set terminal"], capture_output=True, text=True).stdout + \
+        subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True).stderr \
+        else "png"
+    script = (f"set terminal {term} size 900,560 font ',11'\nset output '{path}'\n"
+              "set title 'One message to bench/sink on 127.0.0.1: throughput by size'\n"
+              "set xlabel 'message size (MiB, log scale)'\nset ylabel 'MB/s (wire bytes / wall)'\n"
+              "set logscale x 2\nset logscale y 10\nset xtics (16, 64, 256)\nset grid\n"
+              "set xrange [12:340]\nset key top left box opaque\nset yrange [2:20000]\n"
+              f"plot {plots}\n")
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+def scenario_sizes(targets):
+    """postie (CRLF and LF input), minimal and msmtp against the same sink in the same run,
+    for 16, 64 and 256 MiB; and postie's peak RSS up to 1 GiB."""
+    emit("## 2b. Throughput by message size (bench/sink)")
+    emit()
+    port = SINK_PORT
+    rows = {}
+    for mb in SIZES:
+        msg = os.path.join(WORK, f"size{mb}")
+        say(f"sizes: making {mb} MiB")
+        make_message(msg, mb << 20, True)
+        crlf = msg + ".crlf"
+        wire = os.path.getsize(crlf)
+        fast = [postie(port, crlf, name="postie (CRLF)"), minimal(port, crlf),
+                postie(port, msg, name="postie (LF)"),
+                postie_unspooled(port, crlf, "postie (CRLF, no spool)")]
+        slow = msmtp(port, msg, name="msmtp (LF)")
+        rounds = 1 if QUICK else (9 if mb < 256 else 5)
+        msmtp_rounds = 1 if QUICK else (3 if mb < 256 else 2)
+        say(f"sizes: {mb} MiB, {rounds} rounds ({msmtp_rounds} for msmtp)")
+        for t in fast:
+            t.run()
+        res = {t.name: [] for t in fast + [slow]}
+        for r in range(rounds):
+            for t in fast:
+                res[t.name].append(t.run(rss=True))
+            if r < msmtp_rounds:
+                res[slow.name].append(slow.run(rss=True))
+        expect = sha256(crlf)
+        exact = {t.name: verify(t, expect) for t in
+                 (postie(VERIFY_PORT, crlf, name="postie (CRLF)"),
+                  postie(VERIFY_PORT, msg, name="postie (LF)"), minimal(VERIFY_PORT, crlf))}
+        rows[mb] = {}
+        for name, rs in res.items():
+            rows[mb][name] = {"wall": med(rs, "wall"), "cpu": med(rs, "cpu"),
+                              "user": med(rs, "user"), "sys": med(rs, "sys"),
+                              "rss": med(rs, "rss"), "mbps": wire / med(rs, "wall") / 1e6,
+                              "runs": len(rs), "exact": exact.get(name, "-")}
+        m = res["minimal"]
+        rows[mb]["ratio"] = {
+            "crlf": paired(m, res["postie (CRLF)"], "wall"),
+            "lf": paired(m, res["postie (LF)"], "wall"),
+            "nospool": paired(m, res["postie (CRLF, no spool)"], "wall"),
+            "crlf_cpu": paired(m, res["postie (CRLF)"], "cpu"),
+            "lf_cpu": paired(m, res["postie (LF)"], "cpu"),
+            "nospool_cpu": paired(m, res["postie (CRLF, no spool)"], "cpu"),
+            "msmtp": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "wall"),
+            "msmtp_cpu": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "cpu"),
+        }
+        os.unlink(msg)
+        os.unlink(crlf)
+    emit("Each size: the tools in turn, round after round, after a warm-up run each (the page "
+         "cache holds the message); medians of 9 rounds (5 at 256 MiB; msmtp 3 and 2). MB/s = "
+         "bytes on the wire (the CRLF form) / wall, 10^6 bytes. 'no spool': postie given a queue "
+         "it cannot create, so that nothing is teed (the send is the same). 'received': sha256 of "
+         "what bench/sink got (dot-stuffing undone) against the CRLF input, one more run each.")
+    emit()
+    emit("| size | tool | MB/s | wall s | CPU s (user + sys) | peak RSS MiB | received |")
+    emit("|---:|---|---:|---:|---:|---:|---|")
+    for mb in SIZES:
+        for name in ("postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, no spool)"):
+            x = rows[mb][name]
+            emit(f"| {mb} MiB | {name} | {x['mbps']:.0f} | {x['wall']:.3f} | {x['cpu']:.3f} "
+                 f"({x['user']:.2f} + {x['sys']:.2f}) | {mib(x['rss'])} | {x['exact']} |")
+    emit()
+    emit("| size | postie CRLF / minimal | postie LF / minimal | no spool CRLF / minimal "
+         "| postie LF / msmtp LF |")
+    emit("|---:|---:|---:|---:|---:|")
+    for mb in SIZES:
+        q = rows[mb]["ratio"]
+        emit(f"| {mb} MiB | {q['crlf']:.3f} (CPU {q['crlf_cpu']:.3f}) | {q['lf']:.3f} "
+             f"(CPU {q['lf_cpu']:.3f}) | {q['nospool']:.3f} (CPU {q['nospool_cpu']:.3f}) "
+             f"| {q['msmtp']:.1f} (CPU {q['msmtp_cpu']:.1f}) |")
+    emit()
+    emit("Paired ratios of throughput, by wall (by CPU in brackets): the median over the rounds "
+         "of minimal's wall / postie's in the same round.")
+    emit()
+
+    # instructions a byte, user space only (callgrind does not see the kernel's copy for write)
+    m16 = os.path.join(WORK, "size16i")
+    make_message(m16, 16 << 20, True)
+    wire16 = os.path.getsize(m16 + ".crlf")
+    ir = {}
+    for t in (minimal(port, m16 + ".crlf"), postie(port, m16 + ".crlf", name="postie (CRLF)"),
+              postie(port, m16, name="postie (LF)"),
+              postie_unspooled(port, m16 + ".crlf", "postie (CRLF, no spool)")):
+        ir[t.name], _ = callgrind(t, "sizes." + t.name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", ""))
+    check_queue_empty("postie under valgrind")
+    os.unlink(m16)
+    os.unlink(m16 + ".crlf")
+    emit("Instructions a byte of the 16 MiB message on the wire (callgrind, user space only, the "
+         "whole process; the kernel's copy of each write(2) into the spool is not counted):")
+    emit()
+    emit("| tool | instructions (M) | per byte | over minimal, per byte |")
+    emit("|---|---:|---:|---:|")
+    for name, n in ir.items():
+        emit(f"| {name} | {n / 1e6:.1f} | {n / wire16:.2f} | {(n - ir['minimal']) / wire16:+.2f} |")
+    emit()
+
+    # peak RSS up to 1 GiB, spool included
+    big = os.path.join(WORK, "size1024")
+    make_message(big, 1 << 30, False)
+    r1g = postie(port, big, name="postie (LF)").run(rss=True)
+    os.unlink(big)
+    rss = [rows[mb]["postie (LF)"]["rss"] for mb in SIZES] + [r1g["rss"]]
+    emit("postie's peak RSS (LF input, with its spool file written and removed) by size: "
+         + ", ".join(f"{mb} MiB {mib(rows[mb]['postie (LF)']['rss'])}" for mb in SIZES)
+         + f", 1 GiB {mib(r1g['rss'])} MiB (one run, {r1g['wall']:.2f} s wall).")
+    emit()
+    plot(rows, PLOT)
+    emit(f"Plot: [{os.path.basename(PLOT)}]({os.path.basename(PLOT)}).")
+    emit()
+    emit("To reproduce: `BENCH_ONLY=sizes bench/run` (this section alone, about 6 minutes) or "
+         "`bench/run` (everything). One figure by hand, from bench/run's scratch directory: "
+         "`/usr/bin/time -f '%e s %U+%S %M KiB' env POSTIE_CONFIG=postie-PORT.conf postie -f "
+         "a@example.org -i b@example.org < size256.crlf` (postie-PORT-unspooled.conf: no spool; "
+         "`minimal smtp://127.0.0.1:PORT a@example.org b@example.org < size256.crlf`; "
+         "`msmtp -C msmtp-PORT.rc -f a@example.org -i b@example.org < size256`), and "
+         "`valgrind --tool=callgrind` of the same command for the instructions.")
+    emit()
+    for mb in (64, 256):
+        q = rows[mb]["ratio"]
+        targets.append((f"{mb} MiB: postie CRLF >= 0.95 x minimal", f"{q['crlf']:.3f}", q["crlf"] >= 0.95))
+        targets.append((f"{mb} MiB: postie LF >= 0.85 x minimal", f"{q['lf']:.3f}", q["lf"] >= 0.85))
+        targets.append((f"{mb} MiB: postie LF >= 15 x msmtp LF", f"{q['msmtp']:.1f}", q["msmtp"] >= 15))
+    targets.append(("16 MiB .. 1 GiB: postie peak RSS < 16 MiB, spool included",
+                    " / ".join(mib(x) for x in rss) + " MiB", max(rss) < 16 * 1024))
+
+
 # --- scenario 3 --------------------------------------------------------------------------
 
 def scenario3(targets):
@@ -603,7 +777,9 @@ def header(started, elapsed):
         "# postie benchmarks",
         "",
         "Written by `bench/run` (see bench/README.md); do not edit by hand. "
-        + ("**A quick smoke run (BENCH_QUICK=1): too few repetitions to judge by.**" if QUICK else ""),
+        + ("**A quick smoke run (BENCH_QUICK=1): too few repetitions to judge by.** " if QUICK else "")
+        + ("Only scenario 2b ran (`BENCH_ONLY=sizes bench/run`); a plain `bench/run` runs them all."
+           if ENV.get("BENCH_ONLY") == "sizes" else ""),
         "",
         f"- date: {started:%Y-%m-%d %H:%M %Z} (the whole run took {elapsed / 60:.1f} min)",
         f"- machine: {sh('nproc')} CPUs ({model}), {mem} memory, Linux {platform.release()}",
@@ -627,11 +803,16 @@ def main():
     t0 = time.perf_counter()
     targets = []
     os.makedirs(QUEUE, exist_ok=True)
-    scenario1(targets)
-    scenario2(targets)
-    profiles(None)
-    scenario3(targets)
-    scenario4(targets)
+    only = ENV.get("BENCH_ONLY")  # "sizes": scenario 2b alone
+    if only == "sizes":
+        scenario_sizes(targets)
+    else:
+        scenario1(targets)
+        scenario2(targets)
+        scenario_sizes(targets)
+        profiles(None)
+        scenario3(targets)
+        scenario4(targets)
     emit("## Targets")
     emit()
     emit("| target | measured | met |")

@@ -16,9 +16,10 @@ struct lineio {
 	int fd;
 	const volatile sig_atomic_t *cancel;
 	size_t start, end;	/* unread bytes are buf[start, end) */
+	size_t cap;		/* the size of buf: LINEIO_BUFSIZE, less in tests */
 	bool eof;
 	bool lone_cr_breaks;
-	char buf[LINEIO_BUFSIZE];
+	char buf[];
 };
 
 static ssize_t read_fd(void *ctx, void *buf, size_t n)
@@ -33,11 +34,19 @@ static ssize_t read_fd(void *ctx, void *buf, size_t n)
 
 struct lineio *lineio_new(lineio_read_fn fn, void *ctx)
 {
-	struct lineio *r = xmalloc(sizeof *r);
+	return lineio_new_sized(fn, ctx, LINEIO_BUFSIZE);
+}
+
+struct lineio *lineio_new_sized(lineio_read_fn fn, void *ctx, size_t cap)
+{
+	if (cap < 2)
+		cap = 2;
+	struct lineio *r = xmalloc(sizeof *r + cap);
 	r->fn = fn;
 	r->ctx = ctx;
 	r->fd = -1;
 	r->start = r->end = 0;
+	r->cap = cap;
 	r->eof = false;
 	r->lone_cr_breaks = true;
 	r->cancel = NULL;
@@ -56,7 +65,12 @@ void lineio_set_lone_cr_breaks(struct lineio *r, bool on)
 
 struct lineio *lineio_fd(int fd)
 {
-	struct lineio *r = lineio_new(read_fd, NULL);
+	return lineio_fd_sized(fd, LINEIO_BUFSIZE);
+}
+
+struct lineio *lineio_fd_sized(int fd, size_t cap)
+{
+	struct lineio *r = lineio_new_sized(read_fd, NULL, cap);
 	r->ctx = r;
 	r->fd = fd;
 	return r;
@@ -75,7 +89,7 @@ static int refill(struct lineio *r)
 		r->end -= r->start;
 		r->start = 0;
 	}
-	ssize_t got = r->fn(r->ctx, r->buf + r->end, sizeof r->buf - r->end);
+	ssize_t got = r->fn(r->ctx, r->buf + r->end, r->cap - r->end);
 	if (got < 0)
 		return -1;
 	if (got == 0)
@@ -103,7 +117,7 @@ int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
 			if (*brk == '\r' && brk + 1 == e && !r->eof) {
 				/* a CR at the end of the buffer: only the next byte tells CRLF
 				 * from a lone CR */
-				if (r->start == 0 && r->end == sizeof r->buf) {
+				if (r->start == 0 && r->end == r->cap) {
 					*p = s;
 					*len = (size_t)(brk - s);
 					*eol = false;
@@ -130,7 +144,7 @@ int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
 			r->start = r->end;
 			return 1;
 		}
-		if (r->start == 0 && r->end == sizeof r->buf) {
+		if (r->start == 0 && r->end == r->cap) {
 			/* a CR kept as data may be the first half of a CRLF */
 			bool hold_cr = !r->lone_cr_breaks && e[-1] == '\r';
 			*p = s;
@@ -142,4 +156,17 @@ int lineio_next(struct lineio *r, const char **p, size_t *len, bool *eol)
 		if (refill(r) < 0)
 			return -1;
 	}
+}
+
+void lineio_buffered(const struct lineio *r, const char **p, size_t *len)
+{
+	*p = r->buf + r->start;
+	*len = r->end - r->start;
+}
+
+void lineio_consume(struct lineio *r, size_t n)
+{
+	if (n > r->end - r->start)
+		n = r->end - r->start;
+	r->start += n;
 }

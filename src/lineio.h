@@ -20,6 +20,11 @@ struct lineio;
  * lineio_free (NULL is fine); the fd is not closed. */
 struct lineio *lineio_new(lineio_read_fn fn, void *ctx);
 struct lineio *lineio_fd(int fd);
+
+/* The same with a buffer of cap bytes (at least 2) instead of LINEIO_BUFSIZE: tests make it
+ * small to reach the buffer's boundaries with short inputs. */
+struct lineio *lineio_new_sized(lineio_read_fn fn, void *ctx, size_t cap);
+struct lineio *lineio_fd_sized(int fd, size_t cap);
 void lineio_free(struct lineio *r);
 
 /* When *flag becomes non-zero, a read interrupted by a signal (EINTR) fails instead of being
@@ -30,6 +35,15 @@ void lineio_set_cancel(struct lineio *r, const volatile sig_atomic_t *flag);
  * LF and CRLF do, and a lone CR is returned inside the piece; a CR at the end of a full buffer
  * is held back, so that a CRLF across two reads is still one break. */
 void lineio_set_lone_cr_breaks(struct lineio *r, bool on);
+
+/* The bytes read but not yet returned: [*p, *p + *len), valid until the next call on r. It never
+ * reads: a caller that can take whole lines faster than lineio_next looks here, then says how
+ * much it took with lineio_consume (what lineio_next would have returned for those bytes is the
+ * caller's to reproduce). */
+void lineio_buffered(const struct lineio *r, const char **p, size_t *len);
+
+/* Marks the first n buffered bytes as read (n is capped at what is buffered). */
+void lineio_consume(struct lineio *r, size_t n);
 
 /* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
  * *eol is true when a line break followed the piece; false when the line goes on in the next

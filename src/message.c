@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,7 @@ struct message {
 	struct lineio *in;
 	struct header *header;
 	bool ignore_dots;
+	bool bulk;		/* copy runs of lines that need no change at once (body_bulk) */
 	bool input_done;	/* the input ended (end of file, or a lone "." line) */
 
 	enum stage stage;
@@ -782,13 +786,13 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 
 int message_open(struct message **out, const struct message_opts *o, int fd, struct diag *d)
 {
-	return open_with(out, o, lineio_fd(fd), d);
+	return open_with(out, o, lineio_fd_sized(fd, o->input_buffer ? o->input_buffer : LINEIO_BUFSIZE), d);
 }
 
 int message_open_stream(struct message **out, const struct message_opts *o, lineio_read_fn fn,
 			void *ctx, struct diag *d)
 {
-	return open_with(out, o, lineio_new(fn, ctx), d);
+	return open_with(out, o, lineio_new_sized(fn, ctx, o->input_buffer ? o->input_buffer : LINEIO_BUFSIZE), d);
 }
 
 static int open_with(struct message **out, const struct message_opts *o, struct lineio *in,
@@ -798,6 +802,7 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 	m->opts = o;
 	m->in = in;
 	lineio_set_cancel(m->in, o->cancel);
+	m->bulk = !o->line_by_line;
 	m->header = header_new();
 	m->ignore_dots = o->ignore_dots;
 	m->at_bol = true;
@@ -896,10 +901,86 @@ static int next_body_piece(struct message *m)
 	}
 }
 
+/* The first CR or LF in [p, e), or e. SSE2 is part of the x86-64 baseline, so no run-time
+ * check is needed there; elsewhere glibc's memchr, which picks its vector code at run time. */
+static inline const char *find_line_break(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf),
+									 _mm_cmpeq_epi8(v, cr)));
+		if (mask)
+			return p + __builtin_ctz(mask);
+	}
+	for (; p < e; p++)
+		if (*p == '\n' || *p == '\r')
+			return p;
+	return e;
+#else
+	const char *lf = memchr(p, '\n', (size_t)(e - p));
+	const char *stop = lf ? lf : e;
+	const char *cr = memchr(p, '\r', (size_t)(stop - p));
+	return cr ? cr : stop;
+#endif
+}
+
+/* The bulk path, at the start of a line with nothing pending: takes from the input buffer the
+ * run of whole lines that the line-by-line path would pass unchanged but for their line end,
+ * and writes them to buf with CRLF ends. Such a line ends in LF or CRLF inside the buffer, holds
+ * no other CR (a lone CR breaks the line), is at most WIRE_LINE_MAX bytes (no cut), and is not
+ * a lone "." unless -i. Runs of CRLF lines are copied with one memcpy. It stops before the
+ * first line that is not such a line, or does not fit in n: that one goes the slow way, so the
+ * rules stay in one place. Returns the bytes written (0: nothing taken). */
+static size_t body_bulk(struct message *m, char *buf, size_t n)
+{
+	const char *s, *p;
+	size_t avail;
+	lineio_buffered(m->in, &s, &avail);
+	const char *e = s + avail, *run = s;	/* [run, p) is still to copy as it is */
+	char *o = buf, *oe = buf + n;
+	p = s;
+	while (p < e) {
+		const char *brk = find_line_break(p, e);
+		if (brk == e)
+			break;		/* the line goes on beyond the buffer */
+		size_t len = (size_t)(brk - p);
+		bool crlf = *brk == '\r';
+		if (crlf && (brk + 1 == e || brk[1] != '\n'))
+			break;		/* a lone CR, or a CR whose next byte is not read yet */
+		if (len > WIRE_LINE_MAX || (len == 1 && *p == '.' && !m->ignore_dots))
+			break;
+		if ((size_t)(oe - o) < (size_t)(p - run) + len + 2)
+			break;
+		if (crlf) {
+			p = brk + 2;
+			continue;
+		}
+		size_t k = (size_t)(brk - run);
+		memcpy(o, run, k);
+		o += k;
+		*o++ = '\r';
+		*o++ = '\n';
+		p = run = brk + 1;
+	}
+	memcpy(o, run, (size_t)(p - run));
+	o += p - run;
+	lineio_consume(m->in, (size_t)(p - s));
+	return (size_t)(o - buf);
+}
+
 static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 {
 	size_t out = 0;
 	while (out < n) {
+		if (m->bulk && m->at_bol && m->column == 0 && !m->piece && !m->crlf_left &&
+		    !m->emit_dot && !m->dot_held && !m->input_done) {
+			out += body_bulk(m, buf + out, n - out);
+			if (out == n)
+				break;
+			/* the next line, if any, is one for the line-by-line path */
+		}
 		if (m->emit_dot) {
 			buf[out++] = '.';
 			m->emit_dot = false;

@@ -42,6 +42,9 @@ struct message_opts {
 	const char *const *local_domains;	/* names that are this machine: their addresses */
 	size_t nlocal_domains;		/* are local names like bare ones */
 	bool rewrite_headers;		/* rewrite local names in To, Cc, From... (passed-through) */
+	/* for tests: the same bytes must come out whatever these say */
+	bool line_by_line;		/* never copy runs of lines that need no change in bulk */
+	size_t input_buffer;		/* the input buffer's size: 0 is LINEIO_BUFSIZE */
 };
 
 /* The resolved envelope: every address checked, qualified and deduplicated. */
