@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -21,24 +19,19 @@
 #include "compose.h"
 #include "header.h"
 #include "lineio.h"
+#include "stamp.h"
+#include "strset.h"
 
 #define FOLD_COLUMNS 78
 /* The longest line RFC 5322 2.1.1 and RFC 5321 4.5.3.1.6 allow, CRLF not counted. */
 #define WIRE_LINE_MAX 998
 #define NO_CUT ((size_t)-1)
 
-/* Recipients seen so far, by addr_dedup_key: an open-addressing hash set, because 100,000
- * recipients would make a linear search quadratic. */
-struct rcpt_set {
-	char **slot;
-	size_t cap, used;
-};
-
 enum stage { STAGE_HEAD, STAGE_BODY, STAGE_COMPOSED, STAGE_DONE };
 
 struct message {
 	struct envelope env;
-	struct rcpt_set seen;
+	struct strset seen;	/* the envelope's recipients, to keep each once */
 	struct lineio *in;
 	struct header *header;
 	bool ignore_dots;
@@ -67,55 +60,9 @@ struct message {
 
 /* --- recipients ----------------------------------------------------------------------- */
 
-static uint64_t hash_key(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-/* Adds key (taking ownership) unless present; returns true when it was new. */
-static bool rcpt_set_add(struct rcpt_set *set, char *key)
-{
-	if ((set->used + 1) * 2 > set->cap) {
-		size_t cap = set->cap ? set->cap * 2 : 64;
-		char **slot = xcalloc(cap, sizeof *slot);
-		for (size_t i = 0; i < set->cap; i++) {
-			if (!set->slot[i])
-				continue;
-			size_t j = hash_key(set->slot[i]) & (cap - 1);
-			while (slot[j])
-				j = (j + 1) & (cap - 1);
-			slot[j] = set->slot[i];
-		}
-		free(set->slot);
-		set->slot = slot;
-		set->cap = cap;
-	}
-	size_t j = hash_key(key) & (set->cap - 1);
-	while (set->slot[j]) {
-		if (strcmp(set->slot[j], key) == 0) {
-			free(key);
-			return false;
-		}
-		j = (j + 1) & (set->cap - 1);
-	}
-	set->slot[j] = key;
-	set->used++;
-	return true;
-}
-
-static void rcpt_set_free(struct rcpt_set *set)
-{
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
-}
-
 static void envelope_add_rcpt(struct message *m, const char *addr)
 {
-	if (!rcpt_set_add(&m->seen, addr_dedup_key(addr)))
+	if (!strset_add(&m->seen, addr))
 		return;
 	if ((m->env.nrcpt & (m->env.nrcpt - 1)) == 0)
 		m->env.rcpt = xreallocarray(m->env.rcpt, m->env.nrcpt ? m->env.nrcpt * 2 : 1,
@@ -173,7 +120,9 @@ static int add_rcpt_list(struct message *m, const char *text, size_t len, const 
 				     header_encode_phrase_charset(mb.name, m->opts->legacy_charset) : NULL;
 			char *item = name ? xasprintf("%s <%s>", name, addr) : xstrdup(addr);
 			/* fold before an address that would pass the column limit */
-			const char *last_nl = strrchr(formatted->data ? formatted->data : "", '\n');
+			/* from the end: a scan from the start made 100,000 -s recipients quadratic */
+			const char *last_nl = formatted->len ? memrchr(formatted->data, '\n', formatted->len)
+							     : NULL;
 			size_t col = formatted->len - (last_nl ? (size_t)(last_nl - formatted->data) : 0);
 			if (formatted->len)
 				buf_puts(formatted, col + strlen(item) + 2 > FOLD_COLUMNS ? ",\n " : ", ");
@@ -295,129 +244,6 @@ static int resolve_sender(struct message *m, const struct message_opts *o, struc
 
 /* --- header generation ---------------------------------------------------------------- */
 
-char *message_make_id(const char *domain)
-{
-	uint64_t rnd = 0;
-	if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rnd = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)&rnd;
-	}
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	return xasprintf("<%04d%02d%02d%02d%02d%02d.%ld.%016llx@%s>", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)getpid(),
-			 (unsigned long long)rnd, domain);
-}
-
-/* The value of a generated From or Resent-From: " Jane Doe <jane@example.org>" with the
- * user's name (quoted or encoded as a phrase needs), else " jane@example.org". */
-static char *sender_field_value(const struct message_opts *o, const char *sender)
-{
-	char *fallback = NULL;
-	if (*sender == '\0')
-		sender = fallback = xasprintf("%s@%s", o->login, o->domain);
-	char *value;
-	if (o->full_name && *o->full_name) {
-		char *phrase = header_encode_phrase_charset(o->full_name, o->legacy_charset);
-		value = xasprintf(" %s <%s>", phrase, sender);
-		free(phrase);
-	} else {
-		value = xasprintf(" %s", sender);
-	}
-	free(fallback);
-	return value;
-}
-
-static void append_from(struct header *h, const struct message_opts *o, const char *sender)
-{
-	char *value = sender_field_value(o, sender);
-	header_append(h, "From", value);
-	free(value);
-}
-
-static char *date_value(void)
-{
-	char *date = header_format_date(time(NULL));
-	char *value = xasprintf(" %s", date);
-	free(date);
-	return value;
-}
-
-static char *message_id_value(const char *domain)
-{
-	char *id = message_make_id(domain);
-	char *value = xasprintf(" %s", id);
-	free(id);
-	return value;
-}
-
-static void append_date_and_id(struct header *h, const char *domain, bool only_missing,
-			       bool want_date, bool want_id)
-{
-	if (want_date && (!only_missing || header_find(h, "Date", 0) == HEADER_NONE)) {
-		char *value = date_value();
-		header_append(h, "Date", value);
-		free(value);
-	}
-	if (want_id && (!only_missing || header_find(h, "Message-ID", 0) == HEADER_NONE)) {
-		char *value = message_id_value(domain);
-		header_append(h, "Message-ID", value);
-		free(value);
-	}
-}
-
-/* Whether field name is within fields first..last. */
-static bool block_has(const struct header *h, size_t first, size_t last, const char *name)
-{
-	size_t i = header_find(h, name, first);
-	return i != HEADER_NONE && i <= last;
-}
-
-/* Completes the first Resent- block with what RFC 5322 3.6.6 asks of every block and it lacks:
- * Resent-Date and Resent-From (required), Resent-Message-ID (recommended), put at the block's
- * end so that the block stays together. Returns false when there is no Resent- block. */
-static bool complete_resent_block(struct message *m, const struct message_opts *o)
-{
-	struct header *h = m->header;
-	size_t first, last;
-	if (!first_resent_block(h, &first, &last))
-		return false;
-	size_t at = last + 1;
-	if (!block_has(h, first, last, "Resent-Date")) {
-		char *value = date_value();
-		header_insert(h, at++, "Resent-Date", value);
-		free(value);
-	}
-	if (!block_has(h, first, last, "Resent-From")) {
-		char *value = sender_field_value(o, m->env.sender);
-		header_insert(h, at++, "Resent-From", value);
-		free(value);
-	}
-	if (!block_has(h, first, last, "Resent-Message-ID")) {
-		char *value = message_id_value(o->domain);
-		header_insert(h, at++, "Resent-Message-ID", value);
-		free(value);
-	}
-	return true;
-}
-
-/* Prepends the trace field of a local submission, as Postfix's pickup does: the host and the
- * submitting uid, which the message may be traced back to when it comes from the queue of a
- * machine with many users (RFC 5321 4.4; the uid, not the login, as Postfix does). */
-static void prepend_received(struct header *h, const struct message_opts *o)
-{
-	if (!o->received_host)
-		return;
-	char *date = header_format_date(time(NULL));
-	char *value = xasprintf(" by %s (postie, from userid %lu);\n\t%s", o->received_host,
-				o->uid, date);
-	header_insert(h, 0, "Received", value);
-	free(value);
-	free(date);
-}
-
 /* Fields a submission never passes on (Postfix's message_drop_headers default): Bcc and
  * Resent-Bcc name hidden recipients; Return-Path is the final delivery's to add (RFC 5321
  * 4.4: an originating system SHOULD NOT send one); a Content-Length would be stale as soon as
@@ -508,7 +334,7 @@ static int compose_header(struct message *m, const struct message_opts *o, struc
 		m->input_done = true;
 		struct header *h = m->header;
 		if (!given[0])
-			append_from(h, o, m->env.sender);
+			stamp_append_from(h, o, m->env.sender);
 		if (!given[1]) {
 			char *value = xasprintf(" %s", to.len ? to.data : "undisclosed-recipients:;");
 			header_append(h, "To", value);
@@ -526,9 +352,9 @@ static int compose_header(struct message *m, const struct message_opts *o, struc
 			free(value);
 		}
 		if (!given[4])
-			append_date_and_id(h, o->domain, false, true, false);
+			stamp_append_date_and_id(h, o->domain, false, true, false);
 		if (!given[5])
-			append_date_and_id(h, o->domain, false, false, true);
+			stamp_append_date_and_id(h, o->domain, false, false, true);
 		for (size_t i = 0; i < header_count(extra); i++)
 			header_append(h, header_name(extra, i), header_value(extra, i));
 		composer_header_fields(m->composer, h);
@@ -821,16 +647,20 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 			rewrite_header(m, o);
 		/* a resent message keeps its original fields as they are (RFC 5322 3.6.6), even
 		 * without a Date: the time of this submission is not when it was written */
-		if (rc == EX_OK && !complete_resent_block(m, o)) {
+		size_t first, last;
+		bool resent = first_resent_block(m->header, &first, &last);
+		if (rc == EX_OK && resent)
+			stamp_complete_resent(m->header, first, last, o, m->env.sender);
+		if (rc == EX_OK && !resent) {
 			if (header_find(m->header, "From", 0) == HEADER_NONE)
-				append_from(m->header, o, m->env.sender);
-			append_date_and_id(m->header, o->domain, true, true, true);
+				stamp_append_from(m->header, o, m->env.sender);
+			stamp_append_date_and_id(m->header, o->domain, true, true, true);
 		}
 		for (size_t i = 0; rc == EX_OK && i < sizeof dropped_fields / sizeof *dropped_fields; i++)
 			header_remove_all(m->header, dropped_fields[i]);
 	}
 	if (rc == EX_OK)
-		prepend_received(m->header, o);
+		stamp_prepend_received(m->header, o);
 	if (rc == EX_OK && m->env.nrcpt == 0)
 		rc = diag_set(d, EX_USAGE, "no recipients: give them as arguments, or use -t");
 	if (rc != EX_OK) {
@@ -1081,7 +911,7 @@ void message_free(struct message *m)
 		free(m->env.rcpt[i]);
 	free(m->env.rcpt);
 	free(m->env.sender);
-	rcpt_set_free(&m->seen);
+	strset_free(&m->seen);
 	lineio_free(m->in);
 	header_free(m->header);
 	buf_free(&m->head);

@@ -86,7 +86,4 @@ bool message_input_done(const struct message *m);
 
 void message_free(struct message *m);
 
-/* Formats a Message-ID ("<20261128174810.12345.a1b2c3d4e5f6@domain>") into a new string. */
-char *message_make_id(const char *domain);
-
 #endif

@@ -206,8 +206,8 @@ static void test_depth(void)
 }
 
 /* 20,000 targets, each given again with its domain in capitals: each is kept once, in the order
- * of the file, in time linear in the targets (a scan of the output for every target took 7.8 s
- * of CPU for 20,000, 316 s for 150,000). */
+ * of the file. The time it takes is bench/recipients' to measure, not a test's (the old scan of
+ * the output for every target took 7.8 s of CPU for 20,000, 316 s for 150,000). */
 static void test_many_targets(void)
 {
 	enum { N = 20000 };
@@ -222,9 +222,7 @@ static void test_many_targets(void)
 	struct diag d = {0};
 	is_int(aliases_parse(&a, "aliases", text.data, text.len, &w, &d), EX_OK,
 	       "an alias of %d targets parses", 3 * N);
-	clock_t t0 = clock();
 	is_int(aliases_expand(a, "big", locals, 2, &out, &d), EX_OK, "and expands");
-	double cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
 	is_int(out.n, 2 * N, "to each local part once (a capital U is another recipient)");
 	size_t in_order = 0;
 	char want[64];
@@ -233,7 +231,6 @@ static void test_many_targets(void)
 		in_order += strcmp(out.v[i], want) == 0;
 	}
 	is_int(in_order, 2 * N, "in the order of the file, as first written");
-	ok(cpu < 1.0, "in under a second of CPU (%.3f s)", cpu);
 	strlist_free(&out);
 	strlist_free(&w);
 	aliases_free(a);
