@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """bench.py: the four scenarios of bench/run, and bench/RESULTS.md. bench/run installs, builds
 and starts the servers, then calls this with their ports in the environment; it starts no
 server and sends nothing anywhere but 127.0.0.1.

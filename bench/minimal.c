@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* minimal.c: the yardstick: the least a libcurl SMTP submitter can do. It streams stdin as it
  * is (no line-ending conversion: give it CRLF input) to one recipient; libcurl dot-stuffs.
  *

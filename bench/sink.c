@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sink.c: a fast SMTP sink for the benchmarks: reads in large blocks and finds the end of DATA
  * across block boundaries, so that it never caps a client the way a line-by-line server does.
  * It binds 127.0.0.1 only, and is no mail server: it accepts every command and keeps nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* postie.c: the program's entry. Makes sure fds 0-2 are open, ignores SIGPIPE, parses the
  * command line, runs the mode and prints the one error line. All the work lives in src/. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for postie(1)
 # Offers postie's options, file names after -C, --config and -X, and after --account the account
 # names of the configuration files. Recipients and other values get nothing: the shell cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address.c: the RFC 5322 address-list scanner behind address.h (a cursor over the caller's bytes
  * that keeps no state between calls) and the checks an envelope address must pass. It must never
  * read past the end it is given, nor let a CR, LF, NUL or control byte through to SMTP. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address.h: RFC 5322 address lists (display names, quoted strings, comments, groups, angle
  * addresses, folded lines) for operands, flags and header fields alike, plus the checks an
  * address must pass before it may become an SMTP envelope string. It never allocates state

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* aliases.c: parses an aliases(5) file and expands local names (see aliases.h). Targets are
  * parsed by address.h; a command, file or :include: target is dropped with a warning here and
  * can never reach a caller. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* aliases.h: an aliases(5) file -> the expansion of local names, recursive, in file order,
  * without duplicates and with loops stopped. It never runs a command, never writes a file and
  * never prints: refused targets come back as warnings for the caller to log. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* app.c: the modes (see app.h), each one function that wires the rooms below together: the run
  * context (run.h), one message (deliver.h), the queue run (queuerun.h), the listing (mailq.h)
  * and -bs (bs.h). Data flows one way: options and configuration -> message -> envelope ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* app.h: one function per mode; the orchestrator that turns parsed options into configuration,
  * message and submission. Its status lines go out through log.h; the error that ends a mode goes
  * up in struct diag, which cmd/postie.c prints once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* authorize.c: postie --authorize: an account's first OAuth2 tokens (device or client-credentials
  * grant), stored in its state. It prints the code to enter and never a token or secret. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bs.c: -bs glue (see bs.h): addresses of MAIL and RCPT checked as an operand would be, each
  * message opened from the DATA stream and handed to deliver_message, its outcome turned into
  * the reply to the final dot. It never writes a reply of 250 for mail that is not safe. */

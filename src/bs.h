@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bs.h: sendmail -bs, smtpd's callbacks onto deliver.h: each message of the session goes through
  * the same engine and queue as a normal send. It never parses the command line nor speaks SMTP
  * itself (smtpd.c does). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cli.c: the option table and its parsing (see cli.h). Sendmail's glued-only options (-q30m,
  * -oem, -e*, -A*) are rewritten before popt sees them, so that no option argument is ever taken
  * for a recipient and no recipient for an option argument. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cli.h: argv -> struct cli_opts, with sendmail's options in their real meaning. The only file
  * that includes popt.h; it checks values for line breaks but interprets no address. */
 #ifndef POSTIE_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* compose.c: the composed body (see compose.h). Output is produced a chunk at a time into a
  * pending buffer that composer_read drains: the text (as stored, or quoted-printable), then per
  * attachment a part header and its base64, then the closing delimiter. */

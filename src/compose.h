@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* compose.h: the body of a message composed by the mail -s front end: stdin read whole into a
  * bounded store (so its MIME labels are known before the header is written), the attachments
  * opened and typed, and the body streamed out, quoted-printable or base64 where needed. It

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config.c: every file's layers resolved into each account's settings (the secrets rule) and
  * the account picked. Never reads or parses; never lets a system secret follow a user's relay. */
 #include "config_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config.h: the configuration files -> one read-only struct config, and the choice of the account
  * a message uses. Which files are read, in what order and with what privilege, and what a key
  * means, live here; nothing else parses configuration. It never opens network connections. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_env.c: the environment as an input of the configuration (config.h, struct config_env):
  * the host's name, the caller's login and full name, the locale's charset, the default queue.
  * It reads and never writes: no file, no decision of what is sent or where. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_file.c: which files are read, in what order, with what privilege (system file, group
  * dropped, user's file). It never reads a user's file with privilege, and never parses a line. */
 #include "config_int.h"

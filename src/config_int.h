@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_int.h: what the config*.c files share: the key table, origins, layers, one-value checks.
  * Only config*.c include it; nothing in it is the module's interface (that is config.h). */
 #ifndef POSTIE_CONFIG_INT_H

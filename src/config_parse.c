@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_parse.c: the text of postie.conf, line by line, onto the layer of each section (the key
  * table lives here). It never opens a file, never resolves accounts, never shows a password. */
 #include "config_int.h"

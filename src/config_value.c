@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_value.c: what one value of postie.conf may be (URLs, loopback, domains, durations, words)
  * and the messages saying it is not. Pure: no layer, no file; no value of a hidden file shown. */
 #include "config_int.h"

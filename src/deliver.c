@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliver.c: one message, sent now or kept (see deliver.h): the tee into the spool, the commit
  * to the queue or failed/, the settling of each recipient, the report. What a reply means is
  * disposition.c's; it never parses mail, speaks SMTP or runs the queue. */

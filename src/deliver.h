@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* deliver.h: one message, delivered now or kept: its bytes teed into a spool file on the way to
  * the relay, then sent, queued, or saved in failed/ as disposition.h says; and the hand-over to
  * the system queue of a caller who cannot read the configuration. It never runs the queue. */

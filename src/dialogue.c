@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dialogue.c: the SMTP dialogue followed from its transcript (see dialogue.h). libcurl neither
  * says which stage failed nor gives the reply text, so submit.c hands every line here. */
 #include "dialogue.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dialogue.h: follows one SMTP dialogue from its transcript, line by line: the stage each reply
  * answers, its code, the RCPT TO it answers, the last refusal, and how a command may be shown.
  * Pure: it must never know libcurl, a socket or a message's outcome, and never writes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* disposition.c: the one rule for what a reply means (see disposition.h). It must never look
  * at the text of a reply, read a file or the clock, or print: only the typed outcome counts. */
 #include "disposition.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* disposition.h: what a relay's answer means, decided in one place: for each recipient
  * delivered, retried later or failed for good, the exit status of a send and the next retry
  * time. A pure function of the typed outcome (submit.h) and the entry's attempt count: it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* header.c: the header block as an ordered array of fields that keep their exact bytes, and the
  * encoders for the fields postie generates. It must never rewrite a field nobody edited. */
 #include "header.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* header.h: the header block of a message: a push parser fed one logical line at a time, lookups
  * and edits that keep every untouched field byte for byte, serialisation with CRLF, and the
  * encoders for generated fields (RFC 2047 encoded-words, folding, RFC 5322 dates).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lineio.c: line splitting over a fixed buffer (see lineio.h). A bare CR counts as a line break
  * so that no lone CR or LF can reach the wire, where lax receivers would take it for one; in the
  * header's mode the caller gets it as data and must replace it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lineio.h: splits a byte stream into lines through one fixed buffer, treating LF, CRLF and a
  * lone CR alike as one line break (a lone CR can be made plain data, for the header). It never holds more than one buffer of input, so a line longer
  * than the buffer comes out in pieces; it interprets nothing (no dots, no headers). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log.c: the status lines, warnings, transcript and records (see log.h). Secrets are redacted
  * before they get here (submit.c); this file only escapes and writes. */
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log.h: where diagnostics are written: status and error lines and warnings on stderr, the SMTP
  * transcript of -v (stderr) and -X (a file), and the delivery records. Every one of them is
  * escaped here (buf_put_escaped's rule), never by the callers, the progress line's CR included.

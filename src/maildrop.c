@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* maildrop.c: the drop area of the system queue (see maildrop.h), after Postfix's maildrop and
  * OpenSMTPD's offline queue. It creates, checks, moves and removes files; it never trusts what a
  * file says about who wrote it (the owner is the proof) and never follows a link. */

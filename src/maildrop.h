@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* maildrop.h: the system queue's drop area, where any local user hands a message to root's queue
  * with no setuid or setgid bit: writing an entry, and reading one back with every check. It never
  * sends, never reads configuration and never completes a message (pickup.h does). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mailq.c: the queue listing, text and JSON (see mailq.h): formatting only, of what it is
  * given. It never opens the queue, reads the clock or decides anything about an entry. */
 #include "mailq.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mailq.h: the listing of the queue, text (sendmail's mailq) and JSON, as pure formatting: the
  * entries and the time in, bytes out. It never reads the queue nor the clock itself. */
 #ifndef POSTIE_MAILQ_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* message.c: reads the header block, resolves the envelope, edits the header and streams the
  * canonical bytes (see message.h). It holds at most the header and one input buffer; the body of
  * a composed message goes to a bounded buffer that spills to an unlinked temporary file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* message.h: stdin -> header block -> envelope, and a pull reader of the canonical CRLF bytes to
  * send. The body is streamed, never held; only the header (bounded) is kept in memory. It knows
  * nothing of SMTP, libcurl or configuration files. */

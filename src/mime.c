@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mime.c: MIME encoders, the body classifier, mime.types lookups, file-name parameters and
  * boundaries (see mime.h). It must never hold a body: state is a few bytes per stream. */
 #include "mime.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mime.h: the MIME building blocks a composed message needs: streaming base64 and
  * quoted-printable encoders, a body classifier and the encoding rule built on it, content types
  * from mime.types, file-name parameters (RFC 2231 and RFC 2047) and multipart boundaries.

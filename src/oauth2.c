@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* oauth2.c: the submission's token source (see oauth2.h): presets, the device and
  * client-credentials grants, refresh under the state's lock. It never puts a token or a secret
  * in a message, a transcript line, an argv or an environment. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* oauth2.h: the submission's token source: an account's OAuth2 client (presets, grants, refresh)
  * over HTTPS with libcurl, and its tokens kept through tokenstate.h. Part of the submission side
  * (with submit.c, one of the files that may include curl.h); it never shows a token or secret. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pickup.c: the maildrop into root's queue (see pickup.h). An entry goes through the same
  * message_open as a direct send of its user would, with the system configuration and the user's
  * login name from the uid; nothing here speaks SMTP or decides when an entry is sent. */

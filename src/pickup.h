@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pickup.h: root's side of the system queue: each entry of the maildrop completed with the system
  * configuration, as Postfix's pickup and cleanup do, and committed to root's queue. It never
  * sends; it trusts nothing of an entry but its message, its recipients and its owner's uid. */

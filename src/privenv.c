@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privenv.c: the allow list of a privileged run's environment (see privenv.h). Everything not
  * named here goes, whatever a library might make of it; nothing here reads a value's file. */
 #include "privenv.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privenv.h: the environment a privileged (setgid) postie keeps: an allow list, applied first
  * thing in main, before any library reads a variable. It never copies or interprets a value. */
 #ifndef POSTIE_PRIVENV_H

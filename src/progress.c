@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* progress.c: the progress line (see progress.h): it only measures and formats numbers; the
  * writing, CR and all, is log.c's. It must never print outside text nor decide policy. */
 #include "progress.h"

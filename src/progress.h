@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* progress.h: the progress line of a large send on a terminal: bytes sent, rate, time left.
  * It holds only numbers, writes through log.h (log_progress) and never decides what is sent. */
 #ifndef POSTIE_PROGRESS_H

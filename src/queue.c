@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* queue.c: the spool on disk (see queue.h). An entry is two files with the same id: <id>.msg,
  * the exact bytes, written once; and <id>.env, the envelope and delivery state, replaced
  * atomically. The .env file is renamed last, so an entry exists only once it is complete. */

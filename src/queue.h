@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* queue.h: the spool: durable entries of (resolved envelope, exact message bytes), written,
  * listed, locked, updated and moved. It knows nothing of SMTP, libcurl or configuration; it
  * never sends and never decides when an entry is due (the caller passes the time). */

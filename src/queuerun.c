@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* queuerun.c: a pass over the queue (see queuerun.h): due and expiry, backoff, a handle per
  * account, each entry's outcome written back before the next; pickup, --delete, --requeue.
  * What a reply means is disposition.c's, the storage queue.c's; it never reads the caller's

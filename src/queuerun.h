@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* queuerun.h: the queue run (a pass over the queue, not to be confused with struct run, the
  * invocation): which entries are due or expired, their backoff, one connection per account,
  * the outcome of each recorded; root's pickup of the system queue; --delete and --requeue.

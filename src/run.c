@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* run.c: one invocation's context (see run.h): configuration, account, environment, logfile,
  * transcript, queue, signals, submitters. It never sends, queues or prints a message. */
 #include "run.h"

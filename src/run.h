@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* run.h: one invocation's context, below every mode: the configuration and the account in use,
  * the environment's names, the logfile and transcript, the queue, the signal flag, and the
  * factory of submitters. It never sends, queues or prints a message itself. */

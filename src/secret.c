@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* secret.c: runs a command that prints a secret and keeps the first line (see secret.h). It never
  * uses a shell, never shows a secret in a message, and knows no configuration file. */
 #include "secret.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* secret.h: a secret fetched from a command (first line of stdout, bounded, timed, no shell).
  * It knows no configuration file and no account, and never shows a secret. */
 #ifndef POSTIE_SECRET_H

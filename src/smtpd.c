@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd.c: the server side of sendmail -bs (see smtpd.h): command parsing, the session state,
  * replies and the DATA stream. It must never hold a whole message, nor decide about addresses
  * or delivery: the caller's callbacks do that.

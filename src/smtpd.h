@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd.h: sendmail -bs: the server side of an SMTP dialogue on two file descriptors (stdin and
  * stdout), RFC 5321 replies, and the DATA content handed on as a stream. It knows nothing of
  * relays, queues or headers: the caller's callbacks check recipients and deliver. */

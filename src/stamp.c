@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* stamp.c: the fields postie writes itself into a header: From and Resent-From from the
  * sender and the user's name, Date, Message-ID, the Resent- block's missing fields, Received.
  * It never decides whether a field is wanted: message.c does, by the rules of its modes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* stamp.h: the fields postie writes itself (From, Date, Message-ID, the Resent- block's
  * missing fields, Received), as message.c asks for them. It never reads input. */
 #ifndef POSTIE_STAMP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* strset.c: the recipient set behind strset.h: FNV-1a over the string with the case-insensitive
  * part lowercased, linear probing, the table doubled at half full. It must never treat two
  * recipients as the same unless strset_same() does, nor keep a pointer to a caller's string. */

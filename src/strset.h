@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* strset.h: a set of recipients under the envelope's rule of sameness, in linear time (an
  * open-addressing hash table). It owns copies of its strings; it never parses or checks one. */
 #ifndef POSTIE_STRSET_H

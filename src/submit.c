@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* submit.c: the SMTP transaction through libcurl (see submit.h). libcurl neither says which stage
  * failed nor gives the reply text, so the debug callback hands the dialogue to dialogue.c: the
  * last command sent and the last complete reply before postie's own QUIT. */

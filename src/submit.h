@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* submit.h: envelope + a pull reader -> one SMTP transaction through libcurl, and the result as
  * a sysexits status with the server's own reply. The only module that includes curl.h; it knows
  * nothing of configuration files, headers or the queue. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tokenstate.c: the token state file (see tokenstate.h): JSON through jansson, atomic
  * replacement, flock. It never prints a token, never leaves one in freed memory it allocated. */
 #include "tokenstate.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tokenstate.h: one account's OAuth2 tokens on disk (JSON), written atomically, under a lock.
  * It knows no token endpoint and no configuration file, and never shows a token. */
 #ifndef POSTIE_TOKENSTATE_H

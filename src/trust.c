@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* trust.c: the StrictModes walk (see trust.h). It reads the file system and the user and group
  * databases, and nothing else: what a refusal means is the caller's business. */
 #include "trust.h"

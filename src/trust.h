@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* trust.h: whether anyone but a user and root can change what a path names, the question
  * OpenSSH's StrictModes asks of ~/.ssh. It only looks (lstat, readlink); it never opens,
  * creates or changes a file, and it decides nothing about what a caller does with the answer. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* user.c: the login name, full name and home directory of a submitting user, from passwd and
  * the caller's own environment. It never reads another user's environment and never decides
  * what may be sent. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* user.h: who a submitting user is, for the fields written in their name and the paths kept in
  * their home: the login name, the full name and the home directory, from the passwd entry of a
  * uid and (for the caller itself) the environment. It

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* util.c: the error report, the dying allocators and the byte buffer shared by every module.
  * Nothing here knows about mail. */
 #include "util.h"

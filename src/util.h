@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* util.h: what every module shares: the error report (struct diag), the allocators that die
  * with EX_OSERR instead of returning NULL, and a growable byte buffer. No policy lives here. */
 #ifndef POSTIE_UTIL_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Hostile input from the caller, the configuration, the queue and the relay: each case gets a
 # sysexits status and one clear stderr line; nothing is injected into a header or an SMTP
 # command, nothing is sent that should not be, and nothing accepted is lost.

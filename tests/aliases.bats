@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Mail that cron, at, sudo, fail2ban and logwatch address to local names reaches real mailboxes:
 # aliases expand the envelope only, as in Postfix and sendmail, and the header's local names are
 # qualified in place with every other byte kept: no alias target is ever shown in the header.

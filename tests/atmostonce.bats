@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # At most once per run, and no resend that cannot be recorded: a queue run claims an entry on
 # disk before it sends it, sends nothing from a queue it cannot write, and a run killed at any
 # moment duplicates at most the entry it had in flight and leaves no file behind. The faults of

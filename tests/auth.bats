@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Relay accounts: AUTH with a password (quoted, with # = and spaces), a password-command, a
 # netrc file or an OAuth2 token; the secret never in argv, the environment or the transcript;
 # accounts picked by name or by sender; failover to the next relay.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # postie -bs: SMTP on stdin and stdout, driven by real clients over a pipe (swaks --pipe, and
 # Python's smtplib over a socketpair) and by whole dialogues written in one piece. What it
 # accepts goes through the same engine and queue as a normal send: the relay's envelope and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # completions.bats: the man page and the bash, zsh and fish completions name exactly the options
 # of `postie --help`, the page passes mandoc's lint, its COMPATIBILITY lists every sendmail
 # option, and each completion works in its shell, account names after --account included.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The mail -s front end: a header composed from -s, -c, --bcc, --to and the operands, with stdin
 # as the body only; and command-line values that try to inject a header or an SMTP command.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Which configuration file is read, what its lines may say, and the errors that name file:line.
 
 load helpers

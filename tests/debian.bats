@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # debian.bats: debian/ builds the postie and postie-mta packages; apt-get installs both, which
 # replaces the machine's mail transport agent; `sendmail -t` then delivers through the installed
 # postie to the fixture; purging both takes everything away again.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The body on the wire: line endings made CRLF, dot lines stuffed (by libcurl) and unstuffed
 # (by the server) back to the input, the lone-dot rule with and without -i, 8-bit bytes and
 # long lines broken at RFC 5322's 998 octets (tests/fidelity.bats has the rules).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # A setgid postie runs with an allow-listed environment: nothing the user sets reaches the
 # libraries that carry the system relay's password (a TLS key log, an OpenSSL configuration, a
 # trust store, a proxy, a test clock), while a run without the privilege keeps its environment.

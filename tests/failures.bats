@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # What each failure of the relay gives: the sysexits status, and one stderr line naming the
 # relay, the stage and the server's own reply, then where the message is now. A temporary
 # failure queues it (exit 0); a 5xx keeps it in failed/ (non-zero).

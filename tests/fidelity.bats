@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Message fidelity measured against Postfix's sendmail (issue 17, items 1-4): a leading mbox
 # "From " line, a stray CR or a NUL inside the header, and lines over RFC 5322's 998 octets.
 # Each case is what a real caller sends (git format-patch, PHP apps, cron's JSON logs).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The header fields postie adds, drops and completes, measured against Postfix's cleanup and
 # pickup: the fields never passed on, the Resent- block, the user's name in a generated From,
 # the Received field of a local submission, and the charset of composed text that is not UTF-8.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Self-test of tests/fixtures/smtpd.py and tests/helpers.bash, driven by a raw Python client
 # (and swaks), never by postie: when a postie suite fails, this one says whether to trust it.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by every suite (`load helpers`): the fixture SMTP server, postie's config, assertions.
 # Everything here writes under $BATS_FILE_TMPDIR or $BATS_TEST_TMPDIR: no fixed paths or ports.
 #

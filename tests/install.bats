@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # install.bats: what `make install` puts where and what `make uninstall` takes away, from a fresh
 # out-of-tree build of the tree under test, plain, with --enable-sendmail-links and with
 # --with-setgid-group. Everything lands under $BATS_FILE_TMPDIR (DESTDIR, or a prefix there):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The layering of src/, checked (tests/layering): curl's headers only in the submission module,
 # popt.h only in the option module, stderr written in src/ only by the logging module; with the
 # check tested on samples of each rule, good and bad (tests/fixtures/layering).

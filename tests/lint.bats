@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The suites themselves: shellcheck finds nothing in them, and no check in a test is one bash's
 # errexit ignores (tests/lint-shapes), with lint-shapes tested on samples of each shape.
 
@@ -74,4 +75,25 @@ lint_shapes() { "${PYTHON3:-python3}" "$SRC/tests/lint-shapes" "$@"; }
 	run -0 lint_shapes "$SHAPES/functions.bats"
 	run -1 lint_shapes --functions "$SHAPES/functions.bats"
 	assert_output "$SHAPES/functions.bats:5: an \`&&\` list that is not the last of the test never fails it: one check per line"
+}
+
+@test "every source file names its licence in an SPDX line within its first three lines" {
+	local f missing=()
+	for f in "$SRC"/src/*.[ch] "$SRC"/cmd/*.c "$SRC"/tests/unit/*.[ch] "$SRC"/tests/fuzz/*.[ch] \
+		"$SRC"/tests/*.bats "$SRC"/tests/*.bash "$SRC"/tests/fixtures/*.py "$SRC"/tests/all \
+		"$SRC"/tests/demo "$SRC"/tests/lint-shapes "$SRC"/tests/layering "$SRC"/tests/valgrind.sh \
+		"$SRC"/.ci/run "$SRC"/.ci/deps "$SRC"/man/postie.1 "$SRC"/man/postie.conf.5 \
+		"$SRC"/completions/postie "$SRC"/completions/_postie "$SRC"/completions/postie.fish \
+		"$SRC"/Makefile.am "$SRC"/configure.ac "$SRC"/autogen.sh; do
+		head -n 3 "$f" | grep -q 'SPDX-License-Identifier: ISC' || missing+=("$f")
+	done
+	# not run -0 alone: on a failure, assert_output names each file without the line
+	run -0 printf '%s\n' "${missing[@]}"
+	assert_output ''
+}
+
+@test "no file of the program is longer than 1,000 lines" {
+	run -0 awk 'FNR == 1001 { print FILENAME ": over 1,000 lines: split it along its seams" }' \
+		"$SRC"/src/*.[ch] "$SRC"/cmd/*.c
+	assert_output ''
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # What counts as a loopback relay, seen on the wire: a password goes without TLS only to
 # localhost, 127.0.0.0/8 or ::1, never to a name that merely begins like one. The names resolve
 # to the fixture (127.0.0.1) through an /etc/hosts laid over the real one in a private mount

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Attachments and MIME for the mail -s front end: every delivered message is parsed with
 # Python's email package (policy=default) and compared with what went in.
 

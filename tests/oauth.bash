@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The OAuth2 token endpoint fixture (tests/fixtures/tokend.py) for suites that `load oauth`
 # after `load helpers`. Everything lives under $BATS_FILE_TMPDIR; the port is the kernel's.
 #

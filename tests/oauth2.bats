@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Built-in OAuth2 (issue 19): postie --authorize against an HTTPS token endpoint (tests/fixtures/
 # tokend.py): the device grant (pending, slow_down, success, expired, denied), the
 # client-credentials grant, the stored state, and no secret in -v, argv or the environment;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Sendmail's command line as its callers use it: ignored options that must never turn their
 # argument into a recipient, the modes of later versions, usage errors, -v and -X.
 

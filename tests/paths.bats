@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The directories above a queue and an aliases file: as OpenSSH's StrictModes asks of ~/.ssh,
 # each must be owned by the user or root and writable by nobody else (a sticky /tmp excepted
 # for what the user owns in it). Otherwise another user could rename the queue away, with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # postie.bash: what the postie suites share on top of helpers.bash: writing input messages and
 # comparing what the fixture received, byte for byte.
 

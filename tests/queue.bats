@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Never lose a message: every fault of the relay ends with the message delivered, queued (exit
 # 0) or kept in failed/ (non-zero), the queue is delivered exactly once by `postie -q`, and
 # entries that were tampered with are refused.

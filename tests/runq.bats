@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The queue run: `postie -q` attempts every entry now, `postie -q --due` only those whose retry
 # time has come; each entry keeps the expiry and the account it was written with; entries are
 # selected (-qI, -qR, -qS), deleted (--delete) and put back from failed/ (--requeue).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The system file's secrets, tried as an attacker on the same machine would: the user nobody,
 # a setgid copy of postie, and a system file (root:postie 0640) with alice's password for the
 # relay. Every route by which a user changes where or how that account connects must make it

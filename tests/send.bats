@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Envelope and header of passed-through messages: recipients from operands and from the header
 # (-t), Resent- blocks, Bcc removal, the sender, and the fields added only when missing.
 

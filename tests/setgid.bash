@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # setgid.bash: the attacker's seat. A scratch system configuration laid over the compiled-in
 # one in a private mount namespace, a setgid copy of postie, and `as_nobody` to run a command as
 # the user nobody against both. Root and mount namespaces only (CI runs as root); the machine's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The system queue: any local user's message that goes through the system configuration and
 # cannot be sent now waits in root's queue, handed over through the maildrop (mode 1733) with
 # no setuid or setgid bit; a caller that cannot read the system file hands its message over

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The system configuration file: its precedence under the user's file and the command line,
 # and the setgid path that lets a user who is not root send through a relay whose secrets that
 # user cannot read. The system file's path is compiled in, so these tests lay a scratch one over

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # TLS to the relay: STARTTLS checked against tls-ca-file, an untrusted certificate refused, the
 # verification switch that warns, implicit TLS, and what --serverinfo shows.
 

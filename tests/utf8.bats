@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # UTF-8 envelope addresses (RFC 6531): they go out only to a relay that offers SMTPUTF8, with
 # SMTPUTF8 on MAIL FROM; elsewhere such a recipient is refused with 5.6.7 and kept in failed/,
 # as Postfix refuses it, and an IDN domain goes out as an A-label wherever it can.

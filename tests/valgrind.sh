@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # valgrind.sh: runs bats suites with postie under valgrind memcheck (make check-valgrind).
 #
 #   POSTIE=path/to/postie [POSTIE_SRCDIR=top] [BATS=bats] [VALGRIND=valgrind] \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # -bv shows where each recipient would go without sending; -bi, -I and newaliases check the
 # aliases file.
 

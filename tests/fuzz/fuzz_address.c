@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_address.c: libFuzzer target for the address scanner: walks arbitrary bytes as an address
  * list and as one address, and aborts on any broken promise of address.h (cursor, spans, checks). */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_aliases.c: libFuzzer target for the aliases parser and the expansion: any bytes give
  * EX_OK or EX_CONFIG with a message; every name the text could define expands without a crash,
  * a leak, a duplicate in the result (by the rule aliases.h gives) or a loop that never ends;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_bulk.c: libFuzzer differential target for the body's bulk path: the input is read
  * through message_open_stream line by line and in bulk, with the same random reads, input buffer
  * and output size, and both must give the same bytes (the header's generated Date and

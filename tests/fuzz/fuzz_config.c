@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_config.c: libFuzzer target for the configuration: any bytes, read as one or two files
  * (split at the first "\n--\n" line), give EX_OK or EX_CONFIG with a message, and an accepted
  * configuration gives sane settings for every account, by name and by sender. The password

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_dialogue.c: libFuzzer target for the SMTP dialogue tracker. The input is cut at each
  * NUL into callbacks; a callback's first byte says its direction (even: a reply read, odd: a
  * command sent, with a transcript every other time), its second byte, below 8, restarts the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_header.c: libFuzzer target for header.c: pushes the input's lines until the header ends,
  * edits and writes the block, checks the round trip header -> wire -> header, and runs the
  * encoders on the input. It checks invariants only;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_lineio.c: libFuzzer target for line splitting. The first byte picks the read size and,
  * with its top bit, the header's mode (a lone CR is data) until the first empty line, as the
  * message reader uses it; the lines that come out must equal a simple reference split of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_maildrop.c: libFuzzer target for the maildrop entry's envelope reader, which root runs on
  * what any user wrote. What parses must format to text that parses to the same entry, and that
  * text must format to itself. It checks invariants only; it never prints. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_message.c: libFuzzer target for message.c: the input is the message on stdin (a memfd),
  * read with -t, with -t -i, and composed (mail -s, no attachments). What message_read yields
  * must be CRLF lines only of at most 998 octets, end with CRLF, hold no lone "." line unless -i,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_mime.c: libFuzzer target for the MIME encoders and the classifier. The first two bytes
  * pick the chunk sizes; the rest goes through base64 and quoted-printable (both CR modes) in
  * those chunks, must equal the one-call output, stay within the promised bounds and line

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_oauth2.c: libFuzzer target for what token endpoints and state files send postie: any bytes
  * as a token reply (under several HTTP statuses), a device reply and a state file. A state that
  * parses formats back to the same tokens; a token reply that succeeds leaves an access token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_queue.c: libFuzzer target for the queue's envelope file reader. What parses must format
  * to text that parses to the same entry, and that text must format to itself. It checks
  * invariants only; it must never print, and it aborts on the first broken one. */

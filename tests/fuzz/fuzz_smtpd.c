@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* fuzz_smtpd.c: libFuzzer target for sendmail -bs. The input, less its first byte, is parsed
  * as one command line, then played whole as a session into smtpd_run (from a memfd, replies
  * into another) with stub callbacks. The first byte picks deliver's read size, whether it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* harness.h: what the libFuzzer targets share. It holds no check of its own and must never
  * make a target skip work: only how the harness's own code is built. */
 #ifndef POSTIE_FUZZ_HARNESS_H

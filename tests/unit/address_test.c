@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* address_test.c: table-driven tests of the address-list scanner, addr_parse_one, the envelope
  * check and the small helpers. Each row holds its input next to what must come out of it. */
 #include <stdlib.h>

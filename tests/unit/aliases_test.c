@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* aliases_test.c: the aliases(5) parser and the expansion: several targets, nesting, loops,
  * default:, refused targets, continuation lines, comments, duplicates and local domains. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bulk_test.c: the body's bulk path (message.c's body_bulk) against the line-by-line reader.
  * Each input of a table of tricky messages is read through message_open_stream both ways, for
  * every split of it into two reads, every read size, and random splits, with input buffers

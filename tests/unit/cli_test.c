@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* cli_test.c: sendmail's historic words on the command line, as two tables. The first is argv in,
  * argv out of cli_rewrite_sendmail_words (what popt will see, and the -q selections taken); the
  * second is argv in, struct cli_opts out of cli_parse, odd and hostile words included. */

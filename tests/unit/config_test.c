@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config_test.c: the configuration: every key valid and invalid, quoting, accounts and their
  * inheritance, layering over several files, the account choice, the TLS rules and what counts as
  * a loopback relay, durations, password-command and the permission rule for files that hold a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* dialogue_test.c: the SMTP dialogue tracker as a table: each row a transcript ("> " a command
  * sent, "< " a reply line read, one debug callback each) and what must come out of it: the
  * stage, the last reply, the refusal, the code to each RCPT TO by its index, and the commands

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* disposition_test.c: the one rule for what a reply means, as a table: each row a typed
  * outcome of a transaction (status, stage, reply code, the code to each RCPT) and what must
  * become of each recipient, the scope, the exit status of a send and the next retry. */

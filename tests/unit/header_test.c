@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* header_test.c: the header block's push parser, lookups, edits, byte-exact serialisation and
  * encoders, with the inputs the fuzzer once tripped on. It must not depend on the host's locale
  * or time zone: it sets both itself. */

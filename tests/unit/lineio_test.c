@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lineio_test.c: line splitting and line-ending normalisation, fed in every chunk size from 1
  * byte up, so that a CR or CRLF falling across two reads is covered. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* maildrop_test.c: the envelope block of a maildrop entry, what root's pickup trusts least:
  * every key, and every way a user could write one wrong, refused with its reason. */
 #include <stdlib.h>

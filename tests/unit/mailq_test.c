@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mailq_test.c: the queue listing as pure formatting, as tables: ages, the text listing
  * (queued, failed, empty) and the JSON listing, with the escaping of odd bytes in its strings.
  * Times are shown in UTC (TZ is set here), so that the arrival column is the same anywhere. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* mime_test.c: the MIME building blocks against known answers and against strict decoders
  * written here, with the input cut at every position or in random chunk sizes, so that no
  * state carried between calls goes untested. It writes only under a mkdtemp directory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* oauth2_test.c: the pure parts of the OAuth2 token source: token and device responses, what an
  * error code means, expiry arithmetic with an injected time, the state file round trip. */
 #include <stdio.h>

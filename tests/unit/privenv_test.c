@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privenv_test.c: the allow list of a setgid run's environment, entry by entry, and the
  * reduction of a whole environment (order, duplicates, entries without '='). */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* secret_test.c: secret_from_command through its own interface (an argv and limits, no account):
  * the first line kept, each way a command can fail, and what a hidden command leaves out. */
 #include <stdlib.h>

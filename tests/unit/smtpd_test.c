@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* smtpd_test.c: whole sessions of sendmail -bs: the dialogue is written to a pipe and closed,
  * smtpd_run answers into a temporary file, and the exact reply bytes, the exit code and what
  * the stub deliver() read are compared. Also the command parser alone, table-driven. */

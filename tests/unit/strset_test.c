@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* strset_test.c: the recipient set: its rule of sameness (the one aliases.c and the envelope
  * used before it, bare names caseless, addresses by local part exactly and domain caseless),
  * growth far past its first table, slots shared by colliding hashes, and copies it owns. */

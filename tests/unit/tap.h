@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* tap.h: the smallest TAP producer the C unit tests need: ok(), is_str(), is_int(), and a
  * plan printed at the end. Test programs are run by automake's tap-driver.sh. */
 #ifndef POSTIE_TAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* trust_test.c: path_check_trusted on a scratch tree of directories, files and links with
  * other owners and modes: what passes, what is refused and the line that says why. Root only
  * (it chowns); a user other than root is simulated with uids nobody has. */

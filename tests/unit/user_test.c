@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* user_test.c: where the caller's home directory is found (user_home_dir): $HOME when absolute,
  * else the passwd entry, else none; one case per shape of $HOME. */
 #include <pwd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* util_test.c: the one escaping rule of every line postie writes (buf_put_escaped), byte by
  * byte: controls, DEL, C1 controls and malformed UTF-8 escaped; ASCII and UTF-8 names kept. */
 #include <stdlib.h>
