@@ -50,6 +50,18 @@ assert_replies() {
 	assert_output "$(printf '%s\n' "$@")"
 }
 
+# started_reading PID: waits (up to 30 s) until process PID has read from its standard input.
+started_reading() {
+	local _ pos
+	for _ in $(seq 300); do
+		pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$1/fdinfo/0" 2>/dev/null)
+		[ "${pos:-0}" -gt 0 ] && return
+		sleep 0.1
+	done
+	echo "process $1 never read its standard input" >&2
+	return 1
+}
+
 # sigterm_while_blocked FILL WAIT...: runs `postie -bs` on $BATS_TEST_TMPDIR/dialogue, its
 # replies going to a FIFO that is held open but never read (FILL bytes already in it; 65536
 # fills it), runs WAIT..., then sends SIGTERM and asserts exit 75 within 30 s, far less than
@@ -62,6 +74,9 @@ sigterm_while_blocked() {
 	[ "$fill" -eq 0 ] || head -c "$fill" /dev/zero >&"$rw"
 	"$POSTIE" -bs <"$BATS_TEST_TMPDIR/dialogue" >"$BATS_TEST_TMPDIR/replies" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
+	# its signal handlers are in place once it reads the dialogue: a SIGTERM before that would
+	# find the default action (exit 143), which is no test of postie (seen under valgrind)
+	started_reading "$pid"
 	"$@"
 	start=$SECONDS
 	kill -TERM "$pid"
