@@ -333,18 +333,26 @@ int config_password(const struct account *a, char **out, struct diag *d)
 	}
 	if (!a->password_command)
 		return EX_OK;
+	return config_secret_command("password-command", a->password_command, a->timeout,
+				     a->password_command_hidden, out, d);
+}
+
+int config_secret_command(const char *key, const char *command, long timeout, bool hidden,
+			  char **out, struct diag *d)
+{
+	*out = NULL;
 	if (getegid() != getgid())
-		return diag_set(d, EX_SOFTWARE, "password-command run with a group privilege");
+		return diag_set(d, EX_SOFTWARE, "%s run with a group privilege", key);
 	struct strlist args = {0};
 	struct diag split = {0};
-	int rc = config_split_command(a->password_command, &args, &split);
+	int rc = config_split_command(command, &args, &split);
 	if (rc != EX_OK)
-		return diag_set(d, EX_CONFIG, "password-command: %s", split.msg);
+		return diag_set(d, EX_CONFIG, "%s: %s", key, split.msg);
 	/* a strlist is not NULL-terminated; an argv must be */
 	char **argv = xcalloc(args.n + 1, sizeof *argv);
 	for (size_t i = 0; i < args.n; i++)
 		argv[i] = args.v[i];
-	struct secret_command cmd = { argv, a->timeout, a->password_command_hidden };
+	struct secret_command cmd = { key, argv, timeout, hidden };
 	rc = secret_from_command(&cmd, out, d);
 	free(argv);
 	strlist_free(&args);

@@ -187,6 +187,13 @@ void config_account_names(const struct config *c, struct strlist *out);
  * EX_SOFTWARE when called with a group privilege. */
 int config_password(const struct account *a, char **out, struct diag *d);
 
+/* Runs command, the value of configuration key key (password-command,
+ * oauth2-client-secret-command), as secret.c does, after refusing to run it with a group
+ * privilege, and sets *out to the secret (config_secret_free). Errors name key, as
+ * config_password's do. */
+int config_secret_command(const char *key, const char *command, long timeout, bool hidden,
+			  char **out, struct diag *d);
+
 /* Wipes and frees a secret from config_password (wipe_free); NULL is fine. */
 void config_secret_free(char *secret);
 

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "secret.h"
 #include "user.h"
 
 #define BODY_MAX (64 * 1024)
@@ -74,29 +73,8 @@ static int fetch_client_secret(const struct account *a, struct oauth2_client *c,
 		c->client_secret = xstrdup(a->oauth2_client_secret);
 		return EX_OK;
 	}
-	if (getegid() != getgid())
-		return diag_set(d, EX_SOFTWARE,
-				"oauth2-client-secret-command run with a group privilege");
-	struct strlist args = {0};
-	struct diag why = {0};
-	int rc = config_split_command(a->oauth2_client_secret_command, &args, &why);
-	if (rc != EX_OK)
-		return diag_set(d, EX_CONFIG, "oauth2-client-secret-command: %s", why.msg);
-	char **argv = xcalloc(args.n + 1, sizeof *argv);
-	for (size_t i = 0; i < args.n; i++)
-		argv[i] = args.v[i];
-	struct secret_command cmd = { argv, a->timeout, a->oauth2_client_secret_hidden };
-	rc = secret_from_command(&cmd, &c->client_secret, &why);
-	free(argv);
-	strlist_free(&args);
-	if (rc != EX_OK) {
-		/* secret.c names the command as password-command's; this one is the client's */
-		const char *rest = strncmp(why.msg, "password-command", 16) == 0 ? why.msg + 16
-										 : why.msg;
-		return diag_set(d, rc, "oauth2-client-secret-command%s%s", *rest == ' ' ? "" : ": ",
-				rest);
-	}
-	return EX_OK;
+	return config_secret_command("oauth2-client-secret-command", a->oauth2_client_secret_command,
+				     a->timeout, a->oauth2_client_secret_hidden, &c->client_secret, d);
 }
 
 static int client_resolve(const struct account *a, struct oauth2_client *c, struct diag *d)

@@ -70,6 +70,7 @@ static void close_fd(int *fd)
 
 int secret_from_command(const struct secret_command *cmd, char **secret, struct diag *d)
 {
+	const char *key = cmd->key;
 	char *const *argv = cmd->argv;
 	bool hidden = cmd->hidden;
 	long timeout = cmd->timeout;
@@ -92,12 +93,12 @@ int secret_from_command(const struct secret_command *cmd, char **secret, struct 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    pipe2(exec_status, O_CLOEXEC) < 0 ||
 	    (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = diag_set(d, EX_OSERR, "password-command: %s", strerror(errno));
+		rc = diag_set(d, EX_OSERR, "%s: %s", key, strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		rc = diag_set(d, EX_OSERR, "password-command: fork: %s", strerror(errno));
+		rc = diag_set(d, EX_OSERR, "%s: fork: %s", key, strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -126,7 +127,7 @@ int secret_from_command(const struct secret_command *cmd, char **secret, struct 
 	if (got == (ssize_t)sizeof exec_errno) {
 		waitpid(pid, NULL, 0);
 		pid = -1;
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': cannot run: %s",
+		rc = diag_set(d, EX_CONFIG, "%s '%s': cannot run: %s", key,
 			      hidden ? "(not shown)" : argv[0], strerror(exec_errno));
 		goto out;
 	}
@@ -150,7 +151,7 @@ int secret_from_command(const struct secret_command *cmd, char **secret, struct 
 		struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
 		int step = (out[0] >= 0 || err[0] >= 0) ? 50 : 5;
 		if (poll(fds, 2, left < step ? (int)left : step) < 0 && errno != EINTR) {
-			rc = diag_set(d, EX_OSERR, "password-command: poll: %s", strerror(errno));
+			rc = diag_set(d, EX_OSERR, "%s: poll: %s", key, strerror(errno));
 			goto out;
 		}
 		if (out[0] >= 0 && fds[0].revents && !drain(out[0], outbuf, &outlen, sizeof outbuf))
@@ -194,7 +195,7 @@ int secret_from_command(const struct secret_command *cmd, char **secret, struct 
 		first_line(errbuf, errlen, line, sizeof line);
 		if (hidden)
 			line[0] = '\0';
-		rc = diag_set(d, EX_CONFIG, "password-command '%s': %s%s%s",
+		rc = diag_set(d, EX_CONFIG, "%s '%s': %s%s%s", key,
 			      hidden ? "(not shown)" : argv[0], why, line[0] ? ": " : "", line);
 	}
 out:

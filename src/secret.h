@@ -10,6 +10,7 @@
 
 /* A command that prints a secret, and the limits it runs under. */
 struct secret_command {
+	const char *key;	/* the configuration key it comes from, which its errors name */
 	char *const *argv;	/* NULL-terminated; argv[0] looked up in $PATH, never a shell */
 	long timeout;		/* seconds before it is killed */
 	bool hidden;		/* it comes from a file the real user cannot read: no message
@@ -21,9 +22,10 @@ struct secret_command {
  * line of its stdout (without the line break; at most 16 KiB of stdout is kept). The caller owns
  * *secret and releases it with wipe_free. Run it only without a group privilege: the child is
  * the user's own.
- * Errors: EX_CONFIG "password-command 'ARGV0': WHY[: FIRST STDERR LINE]" (cannot run, exit
+ * Errors: EX_CONFIG "KEY 'ARGV0': WHY[: FIRST STDERR LINE]" (cannot run, exit
  * status, signal, timeout, printed nothing, an empty first line or a NUL byte; ARGV0 and the
- * stderr line left out when hidden); EX_OSERR (pipe, fork, poll). *secret is NULL then. */
+ * stderr line left out when hidden); EX_OSERR "KEY: ..." (pipe, fork, poll). *secret is NULL
+ * then. */
 int secret_from_command(const struct secret_command *cmd, char **secret, struct diag *d);
 
 #endif

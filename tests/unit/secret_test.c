@@ -37,7 +37,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct diag d = {0};
 		char *secret = (char *)"untouched";
-		struct secret_command cmd = { (char *const *)cases[i].argv, cases[i].timeout,
+		struct secret_command cmd = { "password-command", (char *const *)cases[i].argv, cases[i].timeout,
 					      cases[i].hidden };
 		int rc = secret_from_command(&cmd, &secret, &d);
 		is_int(rc, cases[i].want_rc, "%s: status", cases[i].what);
