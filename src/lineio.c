@@ -171,3 +171,29 @@ void lineio_consume(struct lineio *r, size_t n)
 		n = r->end - r->start;
 	r->start += n;
 }
+
+ssize_t lineio_read_into(struct lineio *r, char *buf, size_t n)
+{
+	if (r->eof)
+		return 0;
+	if (n > r->cap)
+		n = r->cap;
+	ssize_t got = r->fn(r->ctx, buf, n);
+	if (got == 0)
+		r->eof = true;
+	return got;
+}
+
+void lineio_unread(struct lineio *r, const char *p, size_t len)
+{
+	if (len > r->cap)
+		len = r->cap;	/* never: the callers give back at most what one read gave */
+	memmove(r->buf, p, len);
+	r->start = 0;
+	r->end = len;
+}
+
+size_t lineio_capacity(const struct lineio *r)
+{
+	return r->cap;
+}

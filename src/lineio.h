@@ -46,6 +46,21 @@ void lineio_buffered(const struct lineio *r, const char **p, size_t *len);
 /* Marks the first n buffered bytes as read (n is capped at what is buffered). */
 void lineio_consume(struct lineio *r, size_t n);
 
+/* Reads up to n bytes of new input (n capped at the buffer's size) straight into buf, bypassing
+ * the buffer, which must be empty (lineio_buffered gives 0): one read of the source, as a refill
+ * would do it. Returns the count, 0 at the end of input (as 0 from every later call), -1 on a
+ * read error (errno set). A caller that can take such bytes as they stand saves their copy; what
+ * it cannot take it gives back with lineio_unread. */
+ssize_t lineio_read_into(struct lineio *r, char *buf, size_t n);
+
+/* Gives bytes back: they become the buffered input, read again before anything new. The buffer
+ * must be empty and len at most the size of the buffer: what lineio_read_into returned, or what
+ * was taken with lineio_buffered and consumed, fits. */
+void lineio_unread(struct lineio *r, const char *p, size_t len);
+
+/* The size of the buffer: the most lineio_unread takes. */
+size_t lineio_capacity(const struct lineio *r);
+
 /* The next piece of input: [*p, *p + *len) without the line break, valid until the next call.
  * *eol is true when a line break followed the piece; false when the line goes on in the next
  * piece (a line longer than the buffer) or the input ended without a final break.

@@ -6,9 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,12 +17,13 @@
 #include "compose.h"
 #include "header.h"
 #include "lineio.h"
+#include "linescan.h"
 #include "stamp.h"
 #include "strset.h"
 
 #define FOLD_COLUMNS 78
 /* The longest line RFC 5322 2.1.1 and RFC 5321 4.5.3.1.6 allow, CRLF not counted. */
-#define WIRE_LINE_MAX 998
+#define WIRE_LINE_MAX LINESCAN_LINE_MAX
 #define NO_CUT ((size_t)-1)
 
 enum stage { STAGE_HEAD, STAGE_BODY, STAGE_COMPOSED, STAGE_DONE };
@@ -37,6 +35,8 @@ struct message {
 	struct header *header;
 	bool ignore_dots;
 	bool bulk;		/* copy runs of lines that need no change at once (body_bulk) */
+	bool bulk_lf;		/* the last line body_bulk took ended in a bare LF */
+	unsigned direct_pause;	/* reads to make through the buffer before body_direct again */
 	bool input_done;	/* the input ended (end of file, or a lone "." line) */
 
 	enum stage stage;
@@ -732,36 +732,13 @@ static int next_body_piece(struct message *m)
 	}
 }
 
-/* The first CR or LF in [p, e), or e. SSE2 is part of the x86-64 baseline, so no run-time
- * check is needed there; elsewhere glibc's memchr, which picks its vector code at run time. */
-static inline const char *find_line_break(const char *p, const char *e)
-{
-#ifdef __SSE2__
-	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
-	for (; e - p >= 16; p += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, lf),
-									 _mm_cmpeq_epi8(v, cr)));
-		if (mask)
-			return p + __builtin_ctz(mask);
-	}
-	for (; p < e; p++)
-		if (*p == '\n' || *p == '\r')
-			return p;
-	return e;
-#else
-	const char *lf = memchr(p, '\n', (size_t)(e - p));
-	const char *stop = lf ? lf : e;
-	const char *cr = memchr(p, '\r', (size_t)(stop - p));
-	return cr ? cr : stop;
-#endif
-}
-
 /* The bulk path, at the start of a line with nothing pending: takes from the input buffer the
  * run of whole lines that the line-by-line path would pass unchanged but for their line end,
  * and writes them to buf with CRLF ends. Such a line ends in LF or CRLF inside the buffer, holds
  * no other CR (a lone CR breaks the line), is at most WIRE_LINE_MAX bytes (no cut), and is not
- * a lone "." unless -i. Runs of CRLF lines are copied with one memcpy. It stops before the
+ * a lone "." unless -i. linescan takes runs of them 64 bytes at a time (CRLF lines: one memcpy
+ * for the run; LF lines: a copy a line, with its CR); the block test used is the one for the
+ * kind of line last seen; the lines it refuses are taken one by one here. It stops before the
  * first line that is not such a line, or does not fit in n: that one goes the slow way, so the
  * rules stay in one place. Returns the bytes written (0: nothing taken). */
 static size_t body_bulk(struct message *m, char *buf, size_t n)
@@ -770,10 +747,29 @@ static size_t body_bulk(struct message *m, char *buf, size_t n)
 	size_t avail;
 	lineio_buffered(m->in, &s, &avail);
 	const char *e = s + avail, *run = s;	/* [run, p) is still to copy as it is */
+	const char *retry = s;			/* where to try the block test again */
 	char *o = buf, *oe = buf + n;
 	p = s;
 	while (p < e) {
-		const char *brk = find_line_break(p, e);
+		if (p >= retry) {
+			if (m->bulk_lf) {
+				memcpy(o, run, (size_t)(p - run));
+				o += p - run;
+				size_t taken;
+				o += linescan_lf_to_crlf(p, (size_t)(e - p), m->ignore_dots, o,
+							 (size_t)(oe - o), &taken);
+				p = run = p + taken;
+			} else {
+				size_t room = (size_t)(oe - o) - (size_t)(p - run);
+				size_t left = (size_t)(e - p);
+				p += linescan_crlf_run(p, left < room ? left : room, m->ignore_dots);
+			}
+			/* lines one by one from here, and the block test again 128 bytes on: the
+			 * block it refused is then behind, unless a long line began before it */
+			retry = p + 128;
+			continue;
+		}
+		const char *brk = linescan_line_break(p, e);
 		if (brk == e)
 			break;		/* the line goes on beyond the buffer */
 		size_t len = (size_t)(brk - p);
@@ -784,6 +780,10 @@ static size_t body_bulk(struct message *m, char *buf, size_t n)
 			break;
 		if ((size_t)(oe - o) < (size_t)(p - run) + len + 2)
 			break;
+		if (crlf != !m->bulk_lf) {
+			m->bulk_lf = !crlf;	/* the other kind of line: its block test next */
+			retry = p;
+		}
 		if (crlf) {
 			p = brk + 2;
 			continue;
@@ -801,12 +801,68 @@ static size_t body_bulk(struct message *m, char *buf, size_t n)
 	return (size_t)(o - buf);
 }
 
+/* Below this, a caller's buffer is filled through the input buffer: a read straight into it
+ * would be a system call for little. */
+#define DIRECT_MIN 4096
+/* How many reads go through the buffer after a direct read that the block test mostly refused
+ * (LF input, say), before the next try: each refused byte is copied back into the buffer. */
+#define DIRECT_PAUSE 16
+
+/* The direct path, at a line start with nothing pending: reads the input straight into buf (the
+ * caller's, libcurl's upload buffer: no copy through the input buffer), behind the few bytes
+ * still buffered (the start of a line the last read cut), and keeps the run of lines linescan
+ * vouches for; the rest goes back into the input buffer for the other paths. So every byte of
+ * canonical CRLF input is copied once, by read(2). Returns the bytes kept in buf, 0 when none
+ * were (the input is then in the buffer), -1 on a read error. */
+static ssize_t body_direct(struct message *m, char *buf, size_t n)
+{
+	const char *s;
+	size_t have;
+	lineio_buffered(m->in, &s, &have);
+	if (n > lineio_capacity(m->in))
+		n = lineio_capacity(m->in);
+	if (have >= n)
+		return 0;	/* a buffer as small as a test's: no room to read into */
+	memcpy(buf, s, have);
+	lineio_consume(m->in, have);
+	ssize_t got = lineio_read_into(m->in, buf + have, n - have);
+	if (got < 0) {
+		int err = errno;
+		lineio_unread(m->in, buf, have);
+		errno = err;
+		return -1;
+	}
+	size_t total = have + (size_t)got;
+	size_t run = linescan_crlf_run(buf, total, m->ignore_dots);
+	lineio_unread(m->in, buf + run, total - run);
+	if (run < total / 2)
+		m->direct_pause = DIRECT_PAUSE;
+	return (ssize_t)run;
+}
+
 static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 {
 	size_t out = 0;
 	while (out < n) {
 		if (m->bulk && m->at_bol && m->column == 0 && !m->piece && !m->crlf_left &&
 		    !m->emit_dot && !m->dot_held && !m->input_done) {
+			const char *s;
+			size_t have;
+			lineio_buffered(m->in, &s, &have);
+			/* straight into buf when it is empty and big, and the input buffer holds
+			 * no more than the start of a line */
+			bool direct = out == 0 && n >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2;
+			if (direct && m->direct_pause > 0) {
+				m->direct_pause--;
+				direct = false;
+			}
+			if (direct) {
+				ssize_t got = body_direct(m, buf, n);
+				if (got < 0)
+					return read_error(d, errno), -1;
+				if (got > 0)
+					return got;	/* short: the caller sends it, then asks again */
+			}
 			out += body_bulk(m, buf + out, n - out);
 			if (out == n)
 				break;
@@ -892,6 +948,11 @@ ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d)
 				m->stage = m->composer ? STAGE_COMPOSED : STAGE_BODY;
 		} else if (m->stage == STAGE_BODY) {
 			got = read_body(m, buf + out, n - out, d);
+			if (got > 0 && (size_t)got < n - out && m->stage == STAGE_BODY) {
+				/* a direct read: what one read(2) gave, as libcurl would take it */
+				out += (size_t)got;
+				break;
+			}
 		} else {
 			got = composer_read(m->composer, buf + out, n - out, d);
 			if (got == 0)

@@ -75,8 +75,9 @@ const struct envelope *message_envelope(const struct message *m);
  * libcurl's dot-stuffing: the edited header, a blank line, then the body with every line ended
  * by CRLF (a missing final line break added). No line passes 998 octets: the header folds (see
  * header_write), a longer body line is broken after its last space or tab that fits, else at
- * 998 (never inside a UTF-8 sequence), and nothing is added but the CRLF. Returns the count, 0 at the end, or -1 with d
- * filled (EX_IOERR) on a read error: never a silent end. */
+ * 998 (never inside a UTF-8 sequence), and nothing is added but the CRLF. Returns the count, 0 at the
+ * end, or -1 with d filled (EX_IOERR) on a read error: never a silent end. The count may be under n
+ * before the end (a body read straight into buf, one read(2) of input as it stands): call again. */
 ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d);
 
 /* About how many bytes message_read gives in all; 0 when unknown (a passed-through body). */

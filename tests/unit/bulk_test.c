@@ -76,8 +76,13 @@ static char *read_all(const char *in, size_t len, struct source src, const struc
 	}
 	char *piece = xmalloc(r->out_chunk);
 	ssize_t got;
-	while ((got = message_read(m, piece, r->out_chunk, &d)) > 0)
+	while ((got = message_read(m, piece, r->out_chunk, &d)) > 0) {
+		if ((size_t)got > r->out_chunk) {
+			buf_puts(&out, "[read overran its buffer]");
+			break;
+		}
 		buf_append(&out, piece, (size_t)got);
+	}
 	if (got < 0)
 		buf_puts(&out, "[read failed]");
 	if (!message_input_done(m))
@@ -116,15 +121,16 @@ static void compare(const char *what, const char *in, size_t len, struct source 
 	free(fast);
 }
 
-/* Every split into two reads, every read size up to the input's, and 20 random splits (only
+/* Every split into two reads, every read size up to the input's, and seeds random splits (only
  * random ones for a long input), for each buffer size, -i or not, and two output sizes. */
-static void compare_all(const char *what, const char *in, size_t len, bool exhaustive)
+static void compare_all(const char *what, const char *in, size_t len, bool exhaustive,
+			uint32_t seeds)
 {
 	static const size_t buffers[] = { 0, 5, 16, 100, 1100 };
-	static const size_t outs[] = { 65536, 7 };
+	static const size_t outs[] = { 65536, 7, 5000 };
 	for (size_t b = 0; b < sizeof buffers / sizeof *buffers; b++) {
 		for (int flags = 0; flags < 4; flags++) {
-			for (size_t oc = 0; oc < 2; oc++) {
+			for (size_t oc = 0; oc < sizeof outs / sizeof *outs; oc++) {
 				struct run r = { .ignore_dots = flags & 1, .extract = flags & 2,
 						 .input_buffer = buffers[b], .out_chunk = outs[oc] };
 				if (exhaustive) {
@@ -133,7 +139,7 @@ static void compare_all(const char *what, const char *in, size_t len, bool exhau
 					for (size_t chunk = 1; chunk <= len; chunk++)
 						compare(what, in, len, (struct source){ .chunk = chunk }, r);
 				}
-				for (uint32_t seed = 1; seed <= 20; seed++)
+				for (uint32_t seed = 1; seed <= seeds; seed++)
 					compare(what, in, len, (struct source){ .chunk = exhaustive ? 9 : 70000, .seed = seed }, r);
 			}
 		}
@@ -200,7 +206,7 @@ int main(void)
 {
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		size_t before = failures;
-		compare_all(cases[i].what, cases[i].in, cases[i].len, true);
+		compare_all(cases[i].what, cases[i].in, cases[i].len, true, 20);
 		ok(failures == before, "bulk and line by line agree: %s", cases[i].what);
 	}
 	/* a lone dot and a CRLF at every offset round a small buffer's boundary */
@@ -211,7 +217,7 @@ int main(void)
 			buf_putc(&b, 'x');
 		buf_puts(&b, "\r\n.\r\n..\n.\n");
 		size_t before = failures;
-		compare_all("padded", b.data, b.len, true);
+		compare_all("padded", b.data, b.len, true, 20);
 		ok(failures == before, "bulk and line by line agree with %zu bytes before a dot", pad);
 		buf_free(&b);
 	}
@@ -225,15 +231,34 @@ int main(void)
 			buf_puts(&b, end ? "\n" : "\r\n");
 		}
 		size_t before = failures;
-		compare_all("at the limit", b.data, b.len, false);
+		compare_all("at the limit", b.data, b.len, false, 20);
 		ok(failures == before, "bulk and line by line agree on lines of %zu bytes", n);
 		buf_free(&b);
+	}
+	/* long runs of CRLF lines, where the block test and the direct read take over, with a lone
+	 * dot (the end unless -i), a bare LF or a lone CR at offsets round the 64-byte blocks */
+	static const char *const spoilers[] = { ".\r\n", "\n", "\r", ".\n" };
+	for (size_t s = 0; s < sizeof spoilers / sizeof *spoilers; s++) {
+		size_t before = failures;
+		for (size_t at = 70000; at < 70000 + 130; at += 11) {
+			struct buf b = {0};
+			buf_puts(&b, "To: a@b\r\n\r\n");
+			while (b.len < at)
+				buf_puts(&b, "line of text\r\n");
+			buf_puts(&b, spoilers[s]);
+			for (int i = 0; i < 200; i++)
+				buf_puts(&b, "after\r\n");
+			compare_all("a long CRLF run", b.data, b.len, false, 2);
+			buf_free(&b);
+		}
+		ok(failures == before, "bulk and line by line agree on a long CRLF run, then %s",
+		   s == 0 ? "a lone dot" : s == 1 ? "a bare LF" : s == 2 ? "a lone CR" : "a lone dot with LF");
 	}
 	for (uint32_t seed = 1; seed <= 3; seed++) {
 		size_t len;
 		char *in = long_input(&len, seed);
 		size_t before = failures;
-		compare_all("long", in, len, false);
+		compare_all("long", in, len, false, 20);
 		ok(failures == before, "bulk and line by line agree on 300 kB of mixed lines (%u)", seed);
 		free(in);
 	}
