@@ -29,7 +29,7 @@ only_msg() {
 
 # queue_both STATUS [--failed] ARGS...: postie ARGS with $BATS_TEST_TMPDIR/msg as stdin, then
 # again with it through a pipe; each must exit STATUS and leave one entry (in failed/ with
-# --failed), copied to file.msg and pipe.msg. $file_output is the first run's output.
+# --failed), copied to file.msg and pipe.msg; $output is the pipe's.
 queue_both() {
 	local status=$1 dir=q
 	shift
@@ -39,7 +39,6 @@ queue_both() {
 	fi
 	rm -rf "$Q"
 	run "-$status" postie "$@" <"$BATS_TEST_TMPDIR/msg"
-	file_output=$output
 	cp "$(only_msg "$dir")" "$BATS_TEST_TMPDIR/file.msg" || return 1
 	rm -rf "$Q"
 	run "-$status" postie "$@" < <(cat "$BATS_TEST_TMPDIR/msg")
@@ -103,6 +102,7 @@ spool_size_during_send() {
 	message "${HEAD}one\ntwo\n"
 	fixture_fault mail '451 4.3.0 busy'
 	queue_both 0 -f a@example.org b@example.org
+	assert_output --regexp "unavailable .*; queued as [0-9a-f-]+, delivered by 'postie -q'$"
 	assert_same_queued
 	assert_file_bytes "$BATS_TEST_TMPDIR/file.msg" 'From: a@example.org\r\nTo: b@example.org\r\nSubject: f\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <f@x>\r\n\r\none\r\ntwo\r\n'
 }
