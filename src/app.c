@@ -15,6 +15,7 @@
 #include "bs.h"
 #include "config.h"
 #include "deliver.h"
+#include "infile.h"
 #include "log.h"
 #include "maildrop.h"
 #include "mailq.h"
@@ -64,6 +65,7 @@ int app_send(const struct cli_opts *o, struct diag *d)
 {
 	struct run r;
 	struct message *msg = NULL;
+	struct infile *in = NULL;
 	struct submitter *sub = NULL;
 	bool curl_ready = false;
 	int rc = run_open(&r, o, d);
@@ -77,7 +79,12 @@ int app_send(const struct cli_opts *o, struct diag *d)
 		goto done;
 	run_catch_signals();
 	struct message_opts mo = message_opts_for(&r, o);
-	rc = message_open(&msg, &mo, 0, d);
+	/* a regular file is read again when the message must be kept, rather than teed; a
+	 * composed body is read whole at once, into its own buffer */
+	in = o->compose ? NULL : infile_open(STDIN_FILENO, r.cancel);
+	rc = in ? message_open_stream(&msg, &mo, infile_read, in, d) : message_open(&msg, &mo, 0, d);
+	if (rc == EX_OK && in)
+		infile_set_body(in, message_unused_input(msg));
 	if (rc != EX_OK && *r.cancel)
 		rc = diag_set(d, EX_TEMPFAIL, "interrupted before the whole message was read; nothing was queued");
 	if (rc != EX_OK)
@@ -92,7 +99,7 @@ int app_send(const struct cli_opts *o, struct diag *d)
 		curl_ready = true;
 	}
 	struct delivery_report rep;
-	rc = deliver_message(&r, msg, want_progress ? &progress : NULL, &sub, &rep, d);
+	rc = deliver_message(&r, msg, in, want_progress ? &progress : NULL, &sub, &rep, d);
 	if (rep.sent)
 		queue_pass_after_send(&r, sub, r.now + QUEUE_PASS_AFTER_SEND_SECONDS);
 done:
@@ -100,6 +107,7 @@ done:
 	if (curl_ready)
 		submit_global_cleanup();
 	message_free(msg);
+	infile_free(in);
 	run_close(&r);
 	return rc;
 }

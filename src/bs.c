@@ -115,7 +115,7 @@ static int session_deliver(void *ctx, const char *sender, char *const *rcpts, si
 		return rc == EX_IOERR ? 451 : 554;
 	}
 	struct delivery_report rep;
-	rc = deliver_message(r, msg, NULL, &ss->sub, &rep, &d);
+	rc = deliver_message(r, msg, NULL, NULL, &ss->sub, &rep, &d);
 	message_free(msg);
 	/* a read error is the session's end, which smtpd reports itself */
 	if (rc != EX_OK && rc != EX_IOERR && d.msg[0])

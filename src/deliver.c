@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
-/* deliver.c: one message, sent now or kept (see deliver.h): the tee into the spool, the commit
- * to the queue or failed/, the settling of each recipient, the report. What a reply means is
- * disposition.c's; it never parses mail, speaks SMTP or runs the queue. */
+/* deliver.c: one message, sent now or kept (see deliver.h): the tee into the spool, or, for a
+ * regular file on stdin, the copy into the spool made only when the message is kept (and its
+ * reading again for another batch); the commit to the queue or failed/, the settling of each
+ * recipient, the report. What a reply means is disposition.c's; it never parses mail, speaks
+ * SMTP or runs the queue. */
 #include "deliver.h"
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 
 #include "config.h"
 #include "disposition.h"
+#include "infile.h"
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
@@ -32,11 +35,24 @@ struct tee {
 	struct diag spool_error;
 	bool replay;		/* reading the spool back, for a further batch of recipients */
 	unsigned long long replay_off;
+	/* a regular file on stdin: nothing teed; the file is read again when needed */
+	struct infile *file;
+	unsigned long long bytes;	/* what the first reading gave, the header included */
+	bool copied;			/* the spool holds the whole message */
+	struct message *again;		/* the replay's reader, over again_pass */
+	struct infile_pass *again_pass;
 };
 
 static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
 {
 	struct tee *t = ctx;
+	if (t->replay && t->file) {
+		ssize_t got = message_read(t->again, buf, n, d);
+		if (got < 0 && errno == EILSEQ)
+			diag_set(d, EX_TEMPFAIL, "stdin: the file changed after postie read it: the "
+				 "message cannot be sent again as it was read");
+		return got;
+	}
 	if (t->replay) {
 		for (;;) {
 			int fd = t->spool ? spool_fd(t->spool) : maildrop_put_fd(t->drop);
@@ -50,6 +66,10 @@ static ssize_t tee_read(void *ctx, char *buf, size_t n, struct diag *d)
 		}
 	}
 	ssize_t got = message_read(t->msg, buf, n, d);
+	if (got > 0)
+		t->bytes += (unsigned long long)got;
+	if (t->file)
+		return got;
 	if (got > 0 && t->spool && !t->spool_failed &&
 	    spool_write(t->spool, buf, (size_t)got, &t->spool_error) != EX_OK)
 		t->spool_failed = true;
@@ -73,10 +93,29 @@ static int tee_drain(struct tee *t, struct diag *d)
 	}
 }
 
-/* The next batch of recipients gets the message from the spool, whole. */
+static void tee_release_again(struct tee *t)
+{
+	char note[256];
+	message_free(t->again);
+	infile_pass_end(t->again_pass, note, sizeof note);
+	t->again = NULL;
+	t->again_pass = NULL;
+}
+
+/* The next batch of recipients gets the message from the spool, whole; or from the file it
+ * came from, the same bytes as the first reading took (a change fails that reading). */
 static int tee_rewind(void *ctx, struct diag *d)
 {
 	struct tee *t = ctx;
+	if (t->file) {
+		if (!t->replay && tee_drain(t, d) != EX_OK)
+			return d->code;
+		tee_release_again(t);
+		t->again_pass = infile_pass_new(t->file, true, true);
+		t->again = message_again(t->msg, infile_pass_read, t->again_pass);
+		t->replay = true;
+		return EX_OK;
+	}
 	if (!t->replay && (t->spool || t->drop) && !t->spool_failed && tee_drain(t, d) != EX_OK)
 		return d->code;
 	if ((!t->spool && !t->drop) || t->spool_failed)
@@ -96,16 +135,56 @@ static const char *tee_problem(const struct tee *t, const struct run *r)
 	return NULL;
 }
 
+/* A regular file on stdin, into the spool: the header as the message holds it, then the body
+ * read again from the file by the same rules: what a tee would have written. When the file is
+ * not what was read any more, one line says so, and it is kept as it is now (infile.h). */
+static int tee_copy(struct tee *t, struct diag *d)
+{
+	if (t->copied)
+		return EX_OK;
+	struct infile_pass *pass = infile_pass_new(t->file, message_input_done(t->msg), false);
+	struct message *again = message_again(t->msg, infile_pass_read, pass);
+	char chunk[65536];
+	int rc = EX_OK;
+	for (;;) {
+		ssize_t got = message_read(again, chunk, sizeof chunk, d);
+		if (got < 0) {
+			rc = d->code;
+			break;
+		}
+		if (got == 0)
+			break;
+		if (spool_write(t->spool, chunk, (size_t)got, &t->spool_error) != EX_OK) {
+			t->spool_failed = true;
+			break;
+		}
+	}
+	message_free(again);
+	char note[256];
+	if (infile_pass_end(pass, note, sizeof note))
+		log_status("%s", note);
+	t->copied = rc == EX_OK && !t->spool_failed;
+	return rc;
+}
+
 /* Before a commit: the rest of the message read into the spool. Returns why it cannot be kept
  * (its text in t, r or why), or NULL when the spool holds the whole message. */
 static const char *tee_complete(struct tee *t, const struct run *r, struct diag *why)
 {
 	const char *problem = tee_problem(t, r);
-	if (!problem && tee_drain(t, why) != EX_OK)
+	if (!problem && (t->file ? tee_copy(t, why) : tee_drain(t, why)) != EX_OK)
 		problem = why->msg;
 	if (!problem && t->spool_failed)
 		problem = t->spool_error.msg;
 	return problem;
+}
+
+/* The message's size: the spool's, or what the first reading gave while nothing is copied. */
+static unsigned long long tee_size(const struct tee *t)
+{
+	if (t->file && !t->copied)
+		return t->bytes;
+	return t->spool ? spool_size(t->spool) : 0;
 }
 
 static void report_queued(struct delivery_report *rep, const char *id)
@@ -229,7 +308,7 @@ static int settle_recipients(struct run *r, struct tee *t, const struct envelope
 	int rc = disp->exit_status;
 	struct diag why = {0};
 	const char *problem = temp.n || perm.n ? tee_complete(t, r, &why) : NULL;
-	unsigned long long size = t->spool ? spool_size(t->spool) : 0;
+	unsigned long long size = tee_size(t);
 	char *temp_lost = NULL, *perm_kept = NULL;
 	if (temp.n) {
 		char *id = NULL;
@@ -295,7 +374,7 @@ static int settle_failure(struct run *r, struct tee *t, const struct envelope *e
 	struct diag why = {0};
 	const char *problem = tee_complete(t, r, &why);
 	char *id = NULL;
-	unsigned long long size = t->spool ? spool_size(t->spool) : 0;
+	unsigned long long size = tee_size(t);
 	const char *reason = out->reason[0] ? out->reason : d->msg;
 	char *last_error = xasprintf("%s %s", relay, reason);
 	struct keep k = { .rcpts = env->rcpt, .n = env->nrcpt, .attempts = disp->attempts,
@@ -368,7 +447,7 @@ static int queue_only(struct run *r, struct tee *t, const struct envelope *env, 
 	struct diag why = {0};
 	char *id = NULL;
 	const char *problem = tee_complete(t, r, &why);
-	unsigned long long spool_bytes = t->spool ? spool_size(t->spool) : 0;
+	unsigned long long spool_bytes = tee_size(t);
 	struct keep k = { .rcpts = env->rcpt, .n = env->nrcpt };
 	if (!problem && commit(t, r, env, t->primary, &k, &id, &why) != EX_OK)
 		problem = why.msg;
@@ -382,12 +461,14 @@ static int queue_only(struct run *r, struct tee *t, const struct envelope *env, 
 	return rc;
 }
 
-int deliver_message(struct run *r, struct message *msg, struct progress *progress,
-		    struct submitter **sub, struct delivery_report *rep, struct diag *d)
+int deliver_message(struct run *r, struct message *msg, struct infile *in,
+		    struct progress *progress, struct submitter **sub, struct delivery_report *rep,
+		    struct diag *d)
 {
 	struct submit_outcome out = {0};
 	struct tee t = { .msg = msg, .account = r->acct->name, .primary = r->acct->relay[0],
-			 .lifetime = r->acct->queue_lifetime, .report = rep };
+			 .lifetime = r->acct->queue_lifetime, .report = rep,
+			 .file = r->maildrop ? NULL : in };
 	const struct envelope *env = message_envelope(msg);
 	const char *relay = t.primary;
 	int rc;
@@ -411,6 +492,7 @@ int deliver_message(struct run *r, struct message *msg, struct progress *progres
 				   r->acct->name ? r->acct->name : "default", rep->queued_id);
 		spool_discard(t.spool);
 		maildrop_put_discard(t.drop);
+		tee_release_again(&t);
 		return rc;
 	}
 
@@ -442,7 +524,7 @@ int deliver_message(struct run *r, struct message *msg, struct progress *progres
 		rc = settle_failure(r, &t, env, &out, verdict, &disp, relay, d);
 	} else {
 		relay = submitter_url(*sub);
-		unsigned long long size = t.spool ? spool_size(t.spool) : 0;
+		unsigned long long size = tee_size(&t);
 		decide_send(r, &t, env, &out, verdict, &disp);
 		if (rc == EX_OK) {
 			log_delivery(t.spool ? spool_id(t.spool) : NULL, env->sender, env->nrcpt, size,
@@ -461,6 +543,7 @@ int deliver_message(struct run *r, struct message *msg, struct progress *progres
 	submit_outcome_free(&out);
 	spool_discard(t.spool);
 	maildrop_put_discard(t.drop);
+	tee_release_again(&t);
 	return rc;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* deliver.h: one message, delivered now or kept: its bytes teed into a spool file on the way to
- * the relay, then sent, queued, or saved in failed/ as disposition.h says; and the hand-over to
+ * the relay (or, from a regular file, copied there only when kept), then sent, queued, or saved
+ * in failed/ as disposition.h says; and the hand-over to
  * the system queue of a caller who cannot read the configuration. It never runs the queue. */
 #ifndef POSTIE_DELIVER_H
 #define POSTIE_DELIVER_H
@@ -12,6 +13,7 @@
 #include "run.h"
 #include "util.h"
 
+struct infile;
 struct message;
 struct progress;
 struct submit_outcome;
@@ -28,11 +30,15 @@ struct delivery_report {
 
 /* Sends an opened message now (or, when r->delivery is DELIVERY_QUEUE, only queues it), with
  * its bytes teed into a spool file; on failure keeps it in the queue or in failed/ as the
- * contract says. *sub is created at the first use and reused after (the caller frees it);
- * progress is the progress line's state, or NULL. Fills *rep; returns the exit status, with d
- * (the line that sums up what was not delivered). */
-int deliver_message(struct run *r, struct message *msg, struct progress *progress,
-		    struct submitter **sub, struct delivery_report *rep, struct diag *d);
+ * contract says. When in is not NULL (msg was opened through infile_read, and
+ * infile_set_body was told where its body starts), nothing is teed: the file is read again
+ * into the spool only when the message is kept, and for each further batch of recipients (the
+ * maildrop of a user's message still tees). *sub is created at the first use and reused after
+ * (the caller frees it); progress is the progress line's state, or NULL. Fills *rep; returns
+ * the exit status, with d (the line that sums up what was not delivered). */
+int deliver_message(struct run *r, struct message *msg, struct infile *in,
+		    struct progress *progress, struct submitter **sub, struct delivery_report *rep,
+		    struct diag *d);
 
 /* The line that says why recipient i of out did not get the message: "<relay> refused <addr>:
  * <the relay's reply>", or "<relay> cannot take <addr>: <why>" when postie never sent it. The

@@ -38,6 +38,7 @@ struct message {
 	bool bulk_lf;		/* the last line body_bulk took ended in a bare LF */
 	unsigned direct_pause;	/* reads to make through the buffer before body_direct again */
 	bool input_done;	/* the input ended (end of file, or a lone "." line) */
+	bool head_ended;	/* it ended within the header block: the body is empty */
 
 	enum stage stage;
 	struct buf head;	/* header, blank line, and a first body line already read */
@@ -677,9 +678,34 @@ static int open_with(struct message **out, const struct message_opts *o, struct 
 		buf_append(&m->head, first.data, first.len);
 	buf_free(&first);
 	m->stage = STAGE_HEAD;
+	m->head_ended = m->input_done;
 	m->opts = NULL;
 	*out = m;
 	return EX_OK;
+}
+
+size_t message_unused_input(const struct message *m)
+{
+	const char *p;
+	size_t len;
+	lineio_buffered(m->in, &p, &len);
+	return len;
+}
+
+struct message *message_again(const struct message *m, lineio_read_fn fn, void *ctx)
+{
+	if (m->composer)
+		return NULL;
+	struct message *a = xcalloc(1, sizeof *a);
+	a->in = lineio_new(fn, ctx);
+	a->header = header_new();
+	a->ignore_dots = m->ignore_dots;
+	a->bulk = m->bulk;
+	a->at_bol = true;
+	a->input_done = a->head_ended = m->head_ended;
+	buf_append(&a->head, m->head.data, m->head.len);
+	a->stage = STAGE_HEAD;
+	return a;
 }
 
 unsigned long long message_size_estimate(const struct message *m)

@@ -86,6 +86,16 @@ unsigned long long message_size_estimate(const struct message *m);
 /* True once the whole input has been read (the end of file, or a lone "." line). */
 bool message_input_done(const struct message *m);
 
+/* Bytes the reader took from its input but has not used yet (held in its buffer): right after
+ * message_open, the input's body starts that many bytes before where its reading stopped. */
+size_t message_unused_input(const struct message *m);
+
+/* A second reader of the same message, for an input that can be read again: message_read gives
+ * the header bytes of m (as m gives them), then the body read through fn(ctx), which must
+ * start where m's body started, by m's rules (-i, the bulk path). Same input, same bytes. Its
+ * envelope is empty. NULL for a composed message. Free with message_free. */
+struct message *message_again(const struct message *m, lineio_read_fn fn, void *ctx);
+
 void message_free(struct message *m);
 
 #endif

@@ -109,7 +109,8 @@ fixture_reset() {
 #   greeting|ehlo|helo|mail|data|eod|starttls|auth|rset|noop|quit|vrfy|help REPLY
 #   rcpt REPLY [ADDRESS]       ADDRESS defaults to "*" (any recipient without its own entry)
 #   drop mid-data|after-dot
-#   delay STAGE SECONDS        STAGE: greeting ehlo helo mail rcpt data eod (or an override key)
+#   delay STAGE SECONDS        STAGE: greeting ehlo helo mail rcpt data eod (or an override key),
+#                              or mid-data: after the first chunk of a message that goes on
 #   times N                    the faults apply to the next N connections only
 #   size BYTES                 SIZE advertised and enforced (0: none)
 #   ehlo_without "KEYWORD..."  EHLO keywords not to advertise (e.g. "SMTPUTF8 8BITMIME")
@@ -122,7 +123,7 @@ fixture_fault() {
 		path, key, value, *extra = sys.argv[1:]
 		replies = {"greeting", "ehlo", "helo", "mail", "data", "eod",
 		           "starttls", "auth", "rset", "noop", "quit", "vrfy", "help"}
-		stages = {"greeting", "ehlo", "helo", "mail", "rcpt", "data", "eod"} | replies
+		stages = {"greeting", "ehlo", "helo", "mail", "rcpt", "data", "mid-data", "eod"} | replies
 		try:
 		    with open(path) as f:
 		        faults = json.load(f)
