@@ -827,11 +827,9 @@ static size_t body_bulk(struct message *m, char *buf, size_t n)
 	return (size_t)(o - buf);
 }
 
-/* Below this, a caller's buffer is filled through the input buffer: a read straight into it
- * would be a system call for little. */
+/* A smaller caller's buffer is filled through the input buffer (a read for little); after a
+ * direct read the block test mostly refused (LF input), DIRECT_PAUSE reads go through it too. */
 #define DIRECT_MIN 4096
-/* How many reads go through the buffer after a direct read that the block test mostly refused
- * (LF input, say), before the next try: each refused byte is copied back into the buffer. */
 #define DIRECT_PAUSE 16
 
 /* The direct path, at a line start with nothing pending: reads the input straight into buf (the
@@ -848,7 +846,7 @@ static ssize_t body_direct(struct message *m, char *buf, size_t n)
 	if (n > lineio_capacity(m->in))
 		n = lineio_capacity(m->in);
 	if (have >= n)
-		return 0;	/* a buffer as small as a test's: no room to read into */
+		return 0;	/* a test's small buffer: no room to read into */
 	memcpy(buf, s, have);
 	lineio_consume(m->in, have);
 	ssize_t got = lineio_read_into(m->in, buf + have, n - have);
@@ -875,13 +873,10 @@ static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 			const char *s;
 			size_t have;
 			lineio_buffered(m->in, &s, &have);
-			/* straight into buf when it is empty and big, and the input buffer holds
-			 * no more than the start of a line */
+			/* straight into buf when empty and big, with at most a line buffered */
 			bool direct = out == 0 && n >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2;
-			if (direct && m->direct_pause > 0) {
-				m->direct_pause--;
-				direct = false;
-			}
+			if (direct && m->direct_pause > 0)
+				direct = !m->direct_pause--;
 			if (direct) {
 				ssize_t got = body_direct(m, buf, n);
 				if (got < 0)
@@ -974,11 +969,8 @@ ssize_t message_read(struct message *m, char *buf, size_t n, struct diag *d)
 				m->stage = m->composer ? STAGE_COMPOSED : STAGE_BODY;
 		} else if (m->stage == STAGE_BODY) {
 			got = read_body(m, buf + out, n - out, d);
-			if (got > 0 && (size_t)got < n - out && m->stage == STAGE_BODY) {
-				/* a direct read: what one read(2) gave, as libcurl would take it */
-				out += (size_t)got;
-				break;
-			}
+			if (got > 0 && (size_t)got < n - out && m->stage == STAGE_BODY)
+				return (ssize_t)(out + (size_t)got);	/* a direct read: short */
 		} else {
 			got = composer_read(m->composer, buf + out, n - out, d);
 			if (got == 0)
