@@ -870,23 +870,26 @@ static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 	while (out < n) {
 		if (m->bulk && m->at_bol && m->column == 0 && !m->piece && !m->crlf_left &&
 		    !m->emit_dot && !m->dot_held && !m->input_done) {
-			const char *s;
-			size_t have;
-			lineio_buffered(m->in, &s, &have);
-			/* straight into buf when empty and big, with at most a line buffered */
-			bool direct = out == 0 && n >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2;
-			if (direct && m->direct_pause > 0)
-				direct = !m->direct_pause--;
-			if (direct) {
-				ssize_t got = body_direct(m, buf, n);
-				if (got < 0)
-					return read_error(d, errno), -1;
-				if (got > 0)
-					return got;	/* short: the caller sends it, then asks again */
-			}
 			out += body_bulk(m, buf + out, n - out);
 			if (out == n)
 				break;
+			/* the buffer is down to the start of a line: the rest straight into buf */
+			const char *s;
+			size_t have;
+			lineio_buffered(m->in, &s, &have);
+			bool direct = n - out >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2;
+			if (direct && m->direct_pause > 0)
+				direct = !m->direct_pause--;
+			if (direct) {
+				ssize_t got = body_direct(m, buf + out, n - out);
+				if (got < 0)
+					return read_error(d, errno), -1;
+				if (got > 0)	/* short: the caller sends it, then asks again */
+					return (ssize_t)out + got;
+			} else if (out > 0 && n >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2 &&
+				   !m->direct_pause) {
+				return (ssize_t)out;	/* short, so that the next call reads direct */
+			}
 			/* the next line, if any, is one for the line-by-line path */
 		}
 		if (m->emit_dot) {
