@@ -832,24 +832,29 @@ static size_t body_bulk(struct message *m, char *buf, size_t n)
 #define DIRECT_MIN 4096
 #define DIRECT_PAUSE 16
 
-/* The direct path, at a line start with nothing pending: reads the input straight into buf (the
- * caller's, libcurl's upload buffer: no copy through the input buffer), behind the few bytes
- * still buffered (the start of a line the last read cut), and keeps the run of lines linescan
- * vouches for; the rest goes back into the input buffer for the other paths. So every byte of
- * canonical CRLF input is copied once, by read(2). Returns the bytes kept in buf, 0 when none
- * were (the input is then in the buffer), -1 on a read error. */
-static ssize_t body_direct(struct message *m, char *buf, size_t n)
+/* The direct path, at a line start with nothing pending and out bytes already in buf: reads the
+ * input straight into the rest of buf (the caller's, libcurl's upload buffer: no copy through the
+ * input buffer), behind the few bytes still buffered (the start of a line the last read cut), and
+ * keeps the run of lines linescan vouches for; the rest goes back into the input buffer for the
+ * other paths. So every byte of canonical CRLF input is copied once, by read(2). With too little
+ * room left it ends the call short instead, so that the next one can. Returns the bytes to give
+ * the caller, 0 to go on the other paths (the input is then in the buffer), -1 on a read error. */
+static ssize_t body_direct(struct message *m, char *buf, size_t out, size_t n)
 {
 	const char *s;
 	size_t have;
 	lineio_buffered(m->in, &s, &have);
-	if (n > lineio_capacity(m->in))
-		n = lineio_capacity(m->in);
-	if (have >= n)
-		return 0;	/* a test's small buffer: no room to read into */
+	size_t room = n - out < lineio_capacity(m->in) ? n - out : lineio_capacity(m->in);
+	if (have > WIRE_LINE_MAX + 2 || n < DIRECT_MIN)
+		return 0;
+	if (room < DIRECT_MIN)
+		return out > 0 && !m->direct_pause ? (ssize_t)out : 0;
+	if (m->direct_pause > 0)
+		return m->direct_pause--, 0;
+	buf += out;
 	memcpy(buf, s, have);
 	lineio_consume(m->in, have);
-	ssize_t got = lineio_read_into(m->in, buf + have, n - have);
+	ssize_t got = lineio_read_into(m->in, buf + have, room - have);
 	if (got < 0) {
 		int err = errno;
 		lineio_unread(m->in, buf, have);
@@ -861,7 +866,7 @@ static ssize_t body_direct(struct message *m, char *buf, size_t n)
 	lineio_unread(m->in, buf + run, total - run);
 	if (run < total / 2)
 		m->direct_pause = DIRECT_PAUSE;
-	return (ssize_t)run;
+	return run ? (ssize_t)(out + run) : 0;
 }
 
 static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
@@ -873,23 +878,9 @@ static ssize_t read_body(struct message *m, char *buf, size_t n, struct diag *d)
 			out += body_bulk(m, buf + out, n - out);
 			if (out == n)
 				break;
-			/* the buffer is down to the start of a line: the rest straight into buf */
-			const char *s;
-			size_t have;
-			lineio_buffered(m->in, &s, &have);
-			bool direct = n - out >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2;
-			if (direct && m->direct_pause > 0)
-				direct = !m->direct_pause--;
-			if (direct) {
-				ssize_t got = body_direct(m, buf + out, n - out);
-				if (got < 0)
-					return read_error(d, errno), -1;
-				if (got > 0)	/* short: the caller sends it, then asks again */
-					return (ssize_t)out + got;
-			} else if (out > 0 && n >= DIRECT_MIN && have <= WIRE_LINE_MAX + 2 &&
-				   !m->direct_pause) {
-				return (ssize_t)out;	/* short, so that the next call reads direct */
-			}
+			ssize_t got = body_direct(m, buf, out, n);	/* short: asked again */
+			if (got != 0)
+				return got < 0 ? (read_error(d, errno), -1) : got;
 			/* the next line, if any, is one for the line-by-line path */
 		}
 		if (m->emit_dot) {
