@@ -15,8 +15,14 @@
 
 /* --- fingerprint ---------------------------------------------------------------------- */
 
-#define FP_MUL 0x9E3779B97F4A7C15ull	/* odd: multiplying by it loses nothing */
+#define FP_MUL 0x9E3779BAull	/* even: x + lo32(x) * FP_MUL keeps lo32(x) * (FP_MUL + 1), odd */
 #define FP_MIX 0xFF51AFD7ED558CCDull
+#define STRIPE (8 * FINGERPRINT_LANES)
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FP_AVX2 1
+#include <immintrin.h>
+#endif
 
 static inline uint64_t load64(const unsigned char *p)
 {
@@ -25,12 +31,15 @@ static inline uint64_t load64(const unsigned char *p)
 	return w;
 }
 
-/* Each step is a bijection of a lane for a given word, so a change of one word always changes
- * the lane's final value. */
+/* Each step is a bijection of a lane for a given word (the low half is multiplied by an odd
+ * number, then the high half recovered; x ^ x >> 32 undoes itself), so a change of one word
+ * always changes the lane's final value. The multiply is 32 x 32 -> 64 bits, which the vector
+ * units have (the 64 x 64 one they lack). */
 static inline uint64_t step(uint64_t lane, uint64_t w)
 {
-	lane = (lane ^ w) * FP_MUL;
-	return lane ^ (lane >> 32);
+	uint64_t x = lane ^ w;
+	x += (x & 0xFFFFFFFFu) * FP_MUL;
+	return x ^ (x >> 32);
 }
 
 static inline uint64_t mix(uint64_t x)
@@ -40,16 +49,62 @@ static inline uint64_t mix(uint64_t x)
 	return x ^ (x >> 29);
 }
 
+static void stripes_portable(uint64_t *lane, const unsigned char *p, size_t n)
+{
+	for (; n >= STRIPE; p += STRIPE, n -= STRIPE)
+		for (unsigned i = 0; i < FINGERPRINT_LANES; i++)
+			lane[i] = step(lane[i], load64(p + 8 * i));
+}
+
+#ifdef FP_AVX2
+__attribute__((target("avx2"))) static inline __m256i step4(__m256i lane, const unsigned char *p)
+{
+	const __m256i k = _mm256_set1_epi64x((long long)FP_MUL);
+	__m256i x = _mm256_xor_si256(lane, _mm256_loadu_si256((const __m256i *)(const void *)p));
+	x = _mm256_add_epi64(x, _mm256_mul_epu32(x, k));
+	return _mm256_xor_si256(x, _mm256_srli_epi64(x, 32));
+}
+
+__attribute__((target("avx2"))) static void stripes_avx2(uint64_t *lane, const unsigned char *p,
+							 size_t n)
+{
+	__m256i a = _mm256_loadu_si256((const __m256i *)(void *)lane);
+	__m256i b = _mm256_loadu_si256((const __m256i *)(void *)(lane + 4));
+	__m256i c = _mm256_loadu_si256((const __m256i *)(void *)(lane + 8));
+	__m256i d = _mm256_loadu_si256((const __m256i *)(void *)(lane + 12));
+	for (; n >= STRIPE; p += STRIPE, n -= STRIPE) {
+		a = step4(a, p);
+		b = step4(b, p + 32);
+		c = step4(c, p + 64);
+		d = step4(d, p + 96);
+	}
+	_mm256_storeu_si256((__m256i *)(void *)lane, a);
+	_mm256_storeu_si256((__m256i *)(void *)(lane + 4), b);
+	_mm256_storeu_si256((__m256i *)(void *)(lane + 8), c);
+	_mm256_storeu_si256((__m256i *)(void *)(lane + 12), d);
+}
+#endif
+
+static int use_avx2 = -1;	/* unknown yet */
+
+void fingerprint_portable(bool portable)
+{
+	use_avx2 = portable ? 0 : -1;
+}
+
 static void stripes(uint64_t *lane, const unsigned char *p, size_t n)
 {
-	uint64_t a = lane[0], b = lane[1], c = lane[2], d = lane[3];
-	for (; n >= 32; p += 32, n -= 32) {
-		a = step(a, load64(p));
-		b = step(b, load64(p + 8));
-		c = step(c, load64(p + 16));
-		d = step(d, load64(p + 24));
+#ifdef FP_AVX2
+	if (use_avx2 < 0) {
+		__builtin_cpu_init();
+		use_avx2 = __builtin_cpu_supports("avx2");
 	}
-	lane[0] = a, lane[1] = b, lane[2] = c, lane[3] = d;
+	if (use_avx2) {
+		stripes_avx2(lane, p, n);
+		return;
+	}
+#endif
+	stripes_portable(lane, p, n);
 }
 
 void fingerprint_update(struct fingerprint *f, const void *data, size_t n)
@@ -67,7 +122,7 @@ void fingerprint_update(struct fingerprint *f, const void *data, size_t n)
 		stripes(f->lane, f->pending, sizeof f->pending);
 		f->npending = 0;
 	}
-	size_t whole = n & ~(size_t)31;
+	size_t whole = n - n % STRIPE;
 	stripes(f->lane, p, whole);
 	memcpy(f->pending, p + whole, n - whole);
 	f->npending = n - whole;
@@ -76,9 +131,9 @@ void fingerprint_update(struct fingerprint *f, const void *data, size_t n)
 uint64_t fingerprint_value(const struct fingerprint *f)
 {
 	uint64_t h = mix(f->count + FP_MIX);
-	for (int i = 0; i < 4; i++)
+	for (unsigned i = 0; i < FINGERPRINT_LANES; i++)
 		h = mix(h ^ mix(f->lane[i] + (uint64_t)i));
-	unsigned char tail[32] = {0};
+	unsigned char tail[STRIPE] = {0};
 	memcpy(tail, f->pending, f->npending);
 	for (size_t i = 0; i < f->npending; i += 8)
 		h = mix(step(h, load64(tail + i)));

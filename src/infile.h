@@ -14,17 +14,21 @@
 #include <sys/types.h>
 
 /* A running checksum of a byte stream: the same for every split of the stream into updates
- * (zero-initialise it). Cheap (four independent 64-bit lanes, one multiply a word); it finds
- * changes made by accident (an editor, a writer appending), not by an adversary. */
+ * (zero-initialise it). Cheap (sixteen independent 64-bit lanes, a 32 x 32-bit multiply a word,
+ * four lanes at a time where the CPU has AVX2, the same values either way); it finds changes
+ * made by accident (an editor, a writer appending), not by an adversary. */
+#define FINGERPRINT_LANES 16
 struct fingerprint {
-	uint64_t lane[4];
+	uint64_t lane[FINGERPRINT_LANES];
 	unsigned long long count;	/* bytes taken so far */
-	unsigned char pending[32];	/* a stripe not yet whole */
+	unsigned char pending[8 * FINGERPRINT_LANES];	/* a stripe not yet whole */
 	size_t npending;
 };
 void fingerprint_update(struct fingerprint *f, const void *p, size_t n);
 /* The checksum of what was taken so far (f is left as it is: more may follow). */
 uint64_t fingerprint_value(const struct fingerprint *f);
+/* For tests: the portable lanes from now on (true), or the vector ones where the CPU has them. */
+void fingerprint_portable(bool portable);
 
 struct infile;
 
