@@ -67,21 +67,25 @@ size_t linescan_crlf_run_bytewise(const char *p, size_t n, bool lone_dot_ok)
 	}                                                                                      \
 	return good;
 
-/* Copies len bytes 32 at a time, so up to 31 bytes past both ends' len: the caller makes sure
- * both buffers go on that far. Cheaper than a call to memcpy for a line of a few dozen bytes,
- * which is what a message is made of. */
-static inline void copy_over(char *o, const char *s, size_t len)
+/* Copies 64 bytes (two 32-byte moves: no call): the LF loop's unit, which writes a segment of a
+ * block and lets the next segment write over what went past it. */
+static inline void copy64(char *o, const char *s)
 {
-	for (size_t k = 0; k < len; k += 32)
-		memcpy(o + k, s + k, 32);
+	memcpy(o, s, 32);
+	memcpy(o + 32, s + 32, 32);
 }
 
 /* The LF loop: the same carries; a block is vouched for when it holds no CR, no lone dot line
- * and no line too long. Each LF of a block so vouched for ends a line, copied with its CRLF, as
- * long as it fits in out. */
+ * and no line too long. While the input goes on a block further and out has room for a block
+ * and its CRs and a block's overrun (192 bytes), a block is copied in segments ended by its
+ * LFs, each segment 64 bytes wide so that no length is a branch, a CR put before each LF; the
+ * head of a line that goes on into the next block is written already, and taken only with its
+ * LF. After that (the last blocks, or out nearly full) each whole line is copied with memcpy,
+ * from the end of the last whole line, as long as it fits. */
 #define LINESCAN_LF_LOOP(masks)                                                                \
 	size_t good = 0, carried = 0, line = 0; /* line: where the next line to copy starts */ \
-	char *o = out, *oe = out + room;                                                       \
+	char *o = out, *oe = out + room;	/* o: just after the last whole line written */  \
+	char *w = n >= 128 && room >= 192 ? out : NULL; /* segments: where p + i goes */       \
 	uint64_t prev_lf = 1, prev_dot = 0;                                                    \
 	for (size_t i = 0; i + 64 <= n; i += 64) {                                              \
 		uint64_t cr, lf, dot;                                                          \
@@ -99,19 +103,33 @@ static inline void copy_over(char *o, const char *s, size_t len)
 		}                                                                              \
 		if (bad)                                                                       \
 			break;                                                                 \
-		for (uint64_t m = lf; m; m &= m - 1) {                                         \
-			size_t end = i + (size_t)__builtin_ctzll(m);                           \
-			size_t len = end - line;                                               \
-			if ((size_t)(oe - o) < len + 2)                                        \
-				goto full;                                                     \
-			if ((size_t)(oe - o) >= len + 2 + 32 && end + 32 <= n)                 \
-				copy_over(o, p + line, len);                                   \
-			else                                                                   \
+		if (w && (i + 128 > n || (size_t)(oe - w) < 192))                              \
+			w = NULL;	/* lines from o from now on */                         \
+		if (w) {                                                                       \
+			size_t pos = 0;                                                        \
+			for (uint64_t m = lf; m; m &= m - 1) {                                 \
+				size_t j = (size_t)__builtin_ctzll(m);                         \
+				copy64(w, p + i + pos);                                        \
+				w += j - pos;                                                  \
+				*w++ = '\r';                                                   \
+				pos = j;	/* the LF begins the next segment */           \
+				o = w + 1;                                                     \
+				line = good = i + j + 1;                                       \
+			}                                                                      \
+			copy64(w, p + i + pos);                                                \
+			w += 64 - pos;                                                         \
+		} else {                                                                       \
+			for (uint64_t m = lf; m; m &= m - 1) {                                 \
+				size_t end = i + (size_t)__builtin_ctzll(m);                   \
+				size_t len = end - line;                                       \
+				if ((size_t)(oe - o) < len + 2)                                \
+					goto full;                                             \
 				memcpy(o, p + line, len);                                      \
-			o += len;                                                              \
-			*o++ = '\r';                                                           \
-			*o++ = '\n';                                                           \
-			line = good = end + 1;                                                 \
+				o += len;                                                      \
+				*o++ = '\r';                                                   \
+				*o++ = '\n';                                                   \
+				line = good = end + 1;                                         \
+			}                                                                      \
 		}                                                                              \
 		prev_lf = lf >> 63;                                                            \
 		prev_dot = (dot & starts) >> 63;                                               \

@@ -25,8 +25,9 @@ size_t linescan_crlf_run(const char *p, size_t n, bool lone_dot_ok);
  * whole lines ended by a bare LF, each of at most LINESCAN_LINE_MAX bytes before it, with no CR
  * anywhere and, unless lone_dot_ok, none a lone ".", into the same lines ended by CRLF in out,
  * which has room bytes; it stops before a line that does not fit. *taken is what it took of p
- * (0 or just after an LF); returns the bytes written. It may stop short as linescan_crlf_run
- * does. p must be at the start of a line. */
+ * (0 or just after an LF); returns the bytes written. Bytes of out past those may be written
+ * too (the head of a line not taken). It may stop short as linescan_crlf_run does. p must be at
+ * the start of a line. */
 size_t linescan_lf_to_crlf(const char *p, size_t n, bool lone_dot_ok, char *out, size_t room,
 			   size_t *taken);
 
