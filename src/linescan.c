@@ -39,7 +39,7 @@ size_t linescan_crlf_run_bytewise(const char *p, size_t n, bool lone_dot_ok)
  * block that is not ends the scan, and the answer is the last line end before it. Lines cross
  * blocks freely: only the first LF of a block can end a line begun before it, which is why the
  * length test looks at that one alone (a line within one block is under 64 bytes). */
-#define LINESCAN_LOOP(masks)                                                                   \
+#define LINESCAN_LOOP(masks, lone_dot_ok)                                                      \
 	size_t good = 0, carried = 0;                                                          \
 	uint64_t prev_cr = 0, prev_lf = 1, prev_dot = 0;                                       \
 	for (size_t i = 0; i + 64 <= n; i += 64) {                                              \
@@ -82,7 +82,7 @@ static inline void copy64(char *o, const char *s)
  * head of a line that goes on into the next block is written already, and taken only with its
  * LF. After that (the last blocks, or out nearly full) each whole line is copied with memcpy,
  * from the end of the last whole line, as long as it fits. */
-#define LINESCAN_LF_LOOP(masks)                                                                \
+#define LINESCAN_LF_LOOP(masks, lone_dot_ok)                                                   \
 	size_t good = 0, carried = 0, line = 0; /* line: where the next line to copy starts */ \
 	char *o = out, *oe = out + room;	/* o: just after the last whole line written */  \
 	char *w = n >= 128 && room >= 192 ? out : NULL; /* segments: where p + i goes */       \
@@ -122,8 +122,10 @@ static inline void copy64(char *o, const char *s)
 			for (uint64_t m = lf; m; m &= m - 1) {                                 \
 				size_t end = i + (size_t)__builtin_ctzll(m);                   \
 				size_t len = end - line;                                       \
-				if ((size_t)(oe - o) < len + 2)                                \
-					goto full;                                             \
+				if ((size_t)(oe - o) < len + 2) {                              \
+					n = 0;	/* full: no more blocks */                     \
+					break;                                                 \
+				}                                                              \
 				memcpy(o, p + line, len);                                      \
 				o += len;                                                      \
 				*o++ = '\r';                                                   \
@@ -134,7 +136,6 @@ static inline void copy64(char *o, const char *s)
 		prev_lf = lf >> 63;                                                            \
 		prev_dot = (dot & starts) >> 63;                                               \
 	}                                                                                      \
-full:                                                                                          \
 	*taken = good;                                                                         \
 	return (size_t)(o - out);
 
@@ -151,13 +152,19 @@ static inline void masks_bytewise(const char *p, uint64_t *cr, uint64_t *lf, uin
 
 static size_t scan_portable(const char *p, size_t n, bool lone_dot_ok)
 {
-	LINESCAN_LOOP(masks_bytewise)
+	if (lone_dot_ok) {
+		LINESCAN_LOOP(masks_bytewise, true)
+	}
+	LINESCAN_LOOP(masks_bytewise, false)
 }
 
 static size_t lf_portable(const char *p, size_t n, bool lone_dot_ok, char *out, size_t room,
 			  size_t *taken)
 {
-	LINESCAN_LF_LOOP(masks_bytewise)
+	if (lone_dot_ok) {
+		LINESCAN_LF_LOOP(masks_bytewise, true)
+	}
+	LINESCAN_LF_LOOP(masks_bytewise, false)
 }
 
 #ifdef LINESCAN_X86
@@ -179,13 +186,19 @@ static inline void masks_sse2(const char *p, uint64_t *cr, uint64_t *lf, uint64_
 
 static size_t scan_sse2(const char *p, size_t n, bool lone_dot_ok)
 {
-	LINESCAN_LOOP(masks_sse2)
+	if (lone_dot_ok) {
+		LINESCAN_LOOP(masks_sse2, true)
+	}
+	LINESCAN_LOOP(masks_sse2, false)
 }
 
 static size_t lf_sse2(const char *p, size_t n, bool lone_dot_ok, char *out, size_t room,
 		      size_t *taken)
 {
-	LINESCAN_LF_LOOP(masks_sse2)
+	if (lone_dot_ok) {
+		LINESCAN_LF_LOOP(masks_sse2, true)
+	}
+	LINESCAN_LF_LOOP(masks_sse2, false)
 }
 
 __attribute__((target("avx2"))) static inline void masks_avx2(const char *p, uint64_t *cr,
@@ -204,13 +217,19 @@ __attribute__((target("avx2"))) static inline void masks_avx2(const char *p, uin
 
 __attribute__((target("avx2"))) static size_t scan_avx2(const char *p, size_t n, bool lone_dot_ok)
 {
-	LINESCAN_LOOP(masks_avx2)
+	if (lone_dot_ok) {
+		LINESCAN_LOOP(masks_avx2, true)
+	}
+	LINESCAN_LOOP(masks_avx2, false)
 }
 
 __attribute__((target("avx2"))) static size_t lf_avx2(const char *p, size_t n, bool lone_dot_ok,
 						     char *out, size_t room, size_t *taken)
 {
-	LINESCAN_LF_LOOP(masks_avx2)
+	if (lone_dot_ok) {
+		LINESCAN_LF_LOOP(masks_avx2, true)
+	}
+	LINESCAN_LF_LOOP(masks_avx2, false)
 }
 #endif
 
