@@ -303,3 +303,19 @@ one_refresh_of() {
 	run -78 --separate-stderr as_root "$POSTIE" -odi b@example.org <"$WORLD/msg"
 	[[ $stderr == *"others cannot enter"* ]]
 }
+
+@test "--authorize of the system's account: root's stores root:postie 0640 where the broker finds it; a user's is refused before anything is asked" {
+	rm -f "$STATE"
+	system_conf_oauth2 "oauth2-device-url $TOKEND_URL/device"
+	run -77 --separate-stderr as_user www-data "$WORLD/postie" --authorize
+	assert_equal "$stderr" "postie: account 'default' is the system file's: its tokens are the system's; run postie --authorize --account default as root"
+	run -0 tokend_requests
+	assert_output ''
+	tokend_script '{"device": [{"status": 200, "body": {"device_code": "dc-1", "user_code": "WDJB-MJHT", "verification_uri": "https://example.test/device", "expires_in": 60, "interval": 1}}], "token": [{"status": 200, "body": {"access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600}}]}'
+	run -0 as_root "$POSTIE" --authorize
+	assert_line "Authorized: account 'default', tokens stored in $SEEN (the access token expires in 3600 seconds)"
+	[ "$(stat -c %a:%U:%g "$STATE")" = "640:root:$SETGID_GID" ]
+	relay_accepts at-1
+	run -0 as_user nobody "$WORLD/postie" b@example.org <"$WORLD/msg"
+	[ "$(fixture_count)" -eq 1 ]
+}
