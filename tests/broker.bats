@@ -33,7 +33,6 @@ setup() {
 	unset POSTIE_CONFIG
 	VARDIR=$("$POSTIE" --version | sed -n 's|^queue: *\(.*\)/spool/postie (root).*|\1|p')
 	[ -n "$VARDIR" ]
-	MAILDROP=$VARDIR/spool/postie/maildrop
 	mkdir -p "$WORLD/var/spool/postie/maildrop" "$VARDIR"
 	chmod 755 "$WORLD/var" "$WORLD/var/spool" "$WORLD/var/spool/postie"
 	chmod 1733 "$WORLD/var/spool/postie/maildrop"

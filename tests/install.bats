@@ -197,7 +197,7 @@ plain_files() {
 	assert_line "system queue:  $p/var/spool/postie (maildrop $p/var/spool/postie/maildrop)"
 	# the OAuth2 token state: root's, the group postie's (or root's while there is none), 02770
 	local g=root
-	getent group postie >/dev/null && g=postie
+	if getent group postie >/dev/null; then g=postie; fi
 	run stat -c '%a %U %G' "$p/var/lib/postie/oauth2"
 	assert_output "2770 root $g"
 	run stat -c '%a %U' "$p/var/lib/postie"
