@@ -119,9 +119,10 @@ int main(void)
 	}
 
 	/* a frame over the bound is refused as it is, whatever it holds */
-	char *big = xmalloc(BROKER_FRAME_MAX + 2);
+	char *big = xmalloc(BROKER_FRAME_MAX + 3);
 	memcpy(big, "renew\0work\0", 11);
 	memset(big + 11, 'a', BROKER_FRAME_MAX + 2 - 11);
+	big[BROKER_FRAME_MAX + 2] = '\0';	/* big + 11 is also a string, for the formatter */
 	struct broker_request req;
 	struct diag d = {0};
 	is_int(broker_parse_request(big, BROKER_FRAME_MAX + 1, &req, &d), EX_USAGE,
