@@ -312,7 +312,18 @@ int tokenstate_shared_dir(const char *path, struct diag *d)
 int tokenstate_migrate(const char *old, const char *path, struct diag *d)
 {
 	struct stat st;
-	if (geteuid() != 0 || lstat(path, &st) == 0 || errno != ENOENT ||
+	if (geteuid() != 0)
+		return EX_OK;
+	/* an earlier release made old's directory 0700: the broker must pass through it */
+	char *dir = dir_of(old);
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	    (st.st_mode & 0777) == 0700 && chmod(dir, 0755) != 0) {
+		int rc = diag_set(d, EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	if (lstat(path, &st) == 0 || errno != ENOENT ||
 	    lstat(old, &st) != 0 || !S_ISREG(st.st_mode))
 		return EX_OK;
 	struct group *g = getgrnam(STATE_GROUP);

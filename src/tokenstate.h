@@ -69,8 +69,10 @@ void tokenstate_unlock(int fd);
  * it. Errors: EX_CONFIG "DIR: why", EX_CANTCREAT. */
 int tokenstate_shared_dir(const char *path, struct diag *d);
 
-/* Root only (else EX_OK and nothing done): when path is missing and old is a regular file,
- * moves old to path (rename), made root:postie 0640, and removes old's lock file. For the
+/* Root only (else EX_OK and nothing done): makes old's directory 0755 when it is root's and
+ * 0700 (an earlier release made it so; the broker must pass through it); when path is missing
+ * and old is a regular file, moves old to path (rename), made root:postie 0640, and removes
+ * old's lock file. For the
  * state of an earlier release (LOCALSTATEDIR/lib/postie/oauth2-NAME.json).
  * Errors: EX_CANTCREAT "PATH: why". */
 int tokenstate_migrate(const char *old, const char *path, struct diag *d);

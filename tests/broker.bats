@@ -276,6 +276,8 @@ one_refresh_of() {
 
 @test "root's run takes over an earlier release's state (oauth2-NAME.json) into oauth2/NAME.json" {
 	rm -f "$STATE"
+	# as an earlier release left it: lib/postie 0700
+	chmod 700 "$WORLD/var/lib/postie"
 	jq -nc --argjson e "$(($(date +%s) + 3600))" \
 		'{access_token: "at-old", refresh_token: "rt-old", expires_at: $e, obtained_at: 0, refreshed_at: 0}' \
 		>"$WORLD/var/lib/postie/oauth2-default.json"
@@ -286,6 +288,7 @@ one_refresh_of() {
 	[ ! -e "$WORLD/var/lib/postie/oauth2-default.json" ]
 	[ "$(jq -r .refresh_token "$STATE")" = rt-old ]
 	[ "$(stat -c %a:%U:%g "$STATE")" = "640:root:$SETGID_GID" ]
+	[ "$(stat -c %a "$WORLD/var/lib/postie")" = 755 ]
 	# and the broker finds it there
 	fixture_reset
 	run -0 as_user www-data "$WORLD/postie" b@example.org <"$WORLD/msg"
