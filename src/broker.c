@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -195,6 +196,14 @@ static void serve(int fd, struct config *c)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* nor a file size limit of the caller's cut the state's new file short: the soft limit
+	 * raised to the hard one, and a write past it an error, not a signal */
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit fsize;
+	if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != fsize.rlim_max) {
+		fsize.rlim_cur = fsize.rlim_max;
+		setrlimit(RLIMIT_FSIZE, &fsize);
+	}
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
