@@ -321,3 +321,22 @@ one_refresh_of() {
 	run -0 as_user nobody "$WORLD/postie" b@example.org <"$WORLD/msg"
 	[ "$(fixture_count)" -eq 1 ]
 }
+
+@test "ten concurrent sends of www-data and nobody with an expired token: one refresh under the shared lock, every message delivered" {
+	state at-1 rt-1 -60
+	tokend_script '{"token": [{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}, "delay": 1}]}'
+	relay_accepts at-2
+	local pids=() i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if ((i % 2)); then u=www-data; else u=nobody; fi
+		as_user "$u" "$WORLD/postie" "r$i@example.org" <"$WORLD/msg" >"$BATS_TEST_TMPDIR/out$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || fail "send $((i + 1)) failed: $(cat "$BATS_TEST_TMPDIR/out$((i + 1))")"
+	done
+	[ "$(fixture_count)" -eq 10 ]
+	run -0 tokend_requests '.form.grant_type'
+	assert_output refresh_token
+	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+}
