@@ -94,6 +94,18 @@ state() {
 
 relay_accepts() { printf '%s\n' "$1" >"$SMTP_TOKEN"; }
 
+# postie_pids ARGS...: the running processes of "$WORLD/postie ARGS", the broker (a fork, with
+# the same command line) among them; broker_pid ARGS...: the one whose parent is one too.
+postie_pids() { pgrep -f -x "$WORLD/postie $*"; }
+broker_pid() {
+	local p all
+	all=$(postie_pids "$@")
+	for p in $all; do
+		grep -qx "$(ps -o ppid= -p "$p" | tr -d ' ')" <<<"$all" && echo "$p"
+	done
+	return 0
+}
+
 ROTATED='{"status": 200, "body": {"access_token": "at-2", "refresh_token": "rt-2", "token_type": "Bearer", "expires_in": 3600}}'
 
 # The one refresh the token endpoint saw: its grant, client, refresh token and secret markers.
@@ -163,7 +175,10 @@ one_refresh_of() {
 	for _ in $(seq 50); do [ -s "$TOKEND_DIR/requests.jsonl" ] && break; sleep 0.1; done
 	sleep 1
 	: >"$BATS_TEST_TMPDIR/proc"
-	for p in "$pid" $(pgrep -P "$pid"); do
+	# the user's process and its broker
+	[ -n "$(broker_pid -v b@example.org)" ]
+	[ "$(postie_pids -v b@example.org | wc -l)" -eq 2 ]
+	for p in $(postie_pids -v b@example.org); do
 		tr '\0' '\n' <"/proc/$p/cmdline" >>"$BATS_TEST_TMPDIR/proc"
 		tr '\0' '\n' <"/proc/$p/environ" >>"$BATS_TEST_TMPDIR/proc"
 	done
@@ -339,4 +354,27 @@ one_refresh_of() {
 	run -0 tokend_requests '.form.grant_type'
 	assert_output refresh_token
 	[ "$(jq -r .refresh_token "$STATE")" = rt-2 ]
+}
+
+@test "a broker killed mid-refresh: the message is queued in the system queue, exit 0, the state left whole" {
+	state at-1 rt-1 -60
+	tokend_script "{\"token\": [{\"status\": 200, \"body\": {\"access_token\": \"at-2\", \"refresh_token\": \"rt-2\", \"expires_in\": 3600}, \"delay\": 3}]}"
+	relay_accepts at-2
+	as_user www-data "$WORLD/postie" b@example.org <"$WORLD/msg" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do [ -s "$TOKEND_DIR/requests.jsonl" ] && break; sleep 0.1; done
+	broker=$(broker_pid b@example.org)
+	[ -n "$broker" ]
+	kill -KILL "$broker"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	run -0 cat "$BATS_TEST_TMPDIR/out"
+	assert_output --regexp "^postie: smtp://127\\.0\\.0\\.1:[0-9]+ unavailable \\(account 'default': the token broker is gone\\); queued as [0-9a-f]{20}\\.[0-9a-f]{32}, delivered by 'postie -q'\$"
+	[ "$(fixture_count)" -eq 0 ]
+	# the old state or nothing new: never a half-written file
+	[ "$(jq -r .refresh_token "$STATE")" = rt-1 ]
+	tokend_script "{\"token\": [$ROTATED]}"
+	run -0 as_root "$POSTIE" -q
+	[ "$(fixture_count)" -eq 1 ]
 }
