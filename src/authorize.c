@@ -3,6 +3,7 @@
  * grant), stored in its state. It prints the code to enter and never a token or secret. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "config.h"
@@ -41,6 +42,11 @@ int app_authorize(const struct cli_opts *o, struct diag *d)
 	const struct account *a = rc == EX_OK ? config_pick(&cfg, o->account, NULL, d) : NULL;
 	if (rc == EX_OK && !a)
 		rc = d->code;
+	/* before a person is asked for anything: the system's state is root's to write */
+	if (rc == EX_OK && a->oauth2_system && geteuid() != 0)
+		rc = diag_set(d, EX_NOPERM, "account '%s' is the system file's: its tokens are the "
+			      "system's; run postie --authorize --account %s as root",
+			      a->name ? a->name : "default", a->name ? a->name : "default");
 	if (rc == EX_OK) {
 		log_set_transcript(o->verbose, NULL);
 		rc = oauth2_client_open(a, true, &c, d);

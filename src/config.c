@@ -44,6 +44,25 @@ static enum key moved_by_user(const struct layer *top, const struct layer *acct)
 	return K_COUNT;
 }
 
+/* Whether the account's built-in OAuth2 is the system's, whose tokens only root and the
+ * setgid program's broker use (LOCALSTATEDIR/lib/postie/oauth2): oauth2-provider, every
+ * connection key and every other oauth2- key come from the system file (or are defaults).
+ * A file the user controls that sets any of them makes it the user's own OAuth2 account, with
+ * its state under $XDG_STATE_HOME: the system's tokens never follow a user's setting. */
+static bool system_oauth2(const struct layer *top, const struct layer *acct)
+{
+	static const enum key oauth2_keys[] = { K_OAUTH2_PROVIDER, K_OAUTH2_CLIENT_ID,
+		K_OAUTH2_CLIENT_SECRET, K_OAUTH2_CLIENT_SECRET_COMMAND, K_OAUTH2_SCOPE,
+		K_OAUTH2_GRANT, K_OAUTH2_DEVICE_URL, K_OAUTH2_TOKEN_URL, K_OAUTH2_STATE };
+	const struct layer *l = from_layer(top, acct, K_OAUTH2_PROVIDER);
+	if (!l || !l->at[K_OAUTH2_PROVIDER].system || moved_by_user(top, acct) != K_COUNT)
+		return false;
+	for (size_t i = 0; i < sizeof oauth2_keys / sizeof *oauth2_keys; i++)
+		if ((l = from_layer(top, acct, oauth2_keys[i])) && !l->at[oauth2_keys[i]].system)
+			return false;
+	return true;
+}
+
 /* The secrets rule (postie.conf(5), SECRETS), the one place it is decided: a credential from the
  * system file (user, password, password-command, netrc, tls-cert, tls-key) is used only with the
  * relay, TLS and authentication settings the system file gives the same account. When a file
@@ -174,8 +193,7 @@ static int effective(const struct layer *top, const struct layer *acct, struct a
 		a->password_command && secret->at[K_PASSWORD_COMMAND].hidden;
 	/* built-in OAuth2; the client secret is one setting like the password */
 	a->oauth2_provider = STR(K_OAUTH2_PROVIDER);
-	a->oauth2_system = (l = from_layer(top, acct, K_OAUTH2_PROVIDER)) &&
-			   l->at[K_OAUTH2_PROVIDER].system;
+	a->oauth2_system = system_oauth2(top, acct);
 	a->oauth2 = a->oauth2 || a->oauth2_provider;
 	a->oauth2_client_id = STR(K_OAUTH2_CLIENT_ID);
 	const struct layer *client = top;
@@ -298,6 +316,15 @@ const struct account *config_pick(const struct config *c, const char *account_na
 	return &st->eff[0];
 }
 
+bool config_has_oauth2(const struct config *c)
+{
+	const struct config_state *st = c->st;
+	for (size_t i = 0; st && i <= st->nacct; i++)
+		if ((i ? &st->acct[i - 1] : &st->top)->set[K_OAUTH2_PROVIDER])
+			return true;
+	return false;
+}
+
 void config_account_names(const struct config *c, struct strlist *out)
 {
 	if (!c->st)
@@ -352,11 +379,51 @@ int config_secret_command(const char *key, const char *command, long timeout, bo
 	char **argv = xcalloc(args.n + 1, sizeof *argv);
 	for (size_t i = 0; i < args.n; i++)
 		argv[i] = args.v[i];
-	struct secret_command cmd = { key, argv, timeout, hidden };
+	struct secret_command cmd = { key, argv, timeout, hidden, NULL };
 	rc = secret_from_command(&cmd, out, d);
 	free(argv);
 	strlist_free(&args);
 	return rc;
+}
+
+int config_secret_command_privileged(const char *key, const char *command, long timeout,
+				     char **out, struct diag *d)
+{
+	*out = NULL;
+	struct strlist args = {0};
+	struct diag split = {0};
+	int rc = config_split_command(command, &args, &split);
+	if (rc != EX_OK)
+		return diag_set(d, EX_CONFIG, "%s: %s", key, split.msg);
+	char **argv = xcalloc(args.n + 1, sizeof *argv);
+	for (size_t i = 0; i < args.n; i++)
+		argv[i] = args.v[i];
+	/* nothing of the caller's: not their PATH, which would choose what runs with the group */
+	char *const env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin", (char *)"LC_ALL=C",
+			      NULL };
+	struct secret_command cmd = { key, argv, timeout, true, env };
+	rc = secret_from_command(&cmd, out, d);
+	free(argv);
+	strlist_free(&args);
+	return rc;
+}
+
+void config_forget_system_client_secrets(struct config *c)
+{
+	struct config_state *st = c->st;
+	if (!st)
+		return;
+	for (size_t i = 0; i <= st->nacct; i++) {
+		struct layer *l = i ? &st->acct[i - 1] : &st->top;
+		char *s = l->str[K_OAUTH2_CLIENT_SECRET];
+		if (!s || !l->at[K_OAUTH2_CLIENT_SECRET].system)
+			continue;
+		for (size_t k = 0; st->eff && k <= st->nacct; k++)
+			if (st->eff[k].oauth2_client_secret == s)
+				st->eff[k].oauth2_client_secret = NULL;
+		wipe_free(s);
+		l->str[K_OAUTH2_CLIENT_SECRET] = NULL;
+	}
 }
 
 void config_secret_free(char *secret)

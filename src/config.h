@@ -56,7 +56,8 @@ struct account {
 					 * oauth2_provider is set) */
 	/* Built-in OAuth2 (oauth2.h): the token comes from the provider, not from password. */
 	const char *oauth2_provider;	/* "google", "microsoft", "custom", or NULL */
-	bool oauth2_system;		/* oauth2-provider comes from the system file */
+	bool oauth2_system;		/* the system's OAuth2: oauth2-provider, the connection keys
+					 * and the other oauth2- keys all from the system file */
 	const char *oauth2_client_id;	/* or NULL */
 	const char *oauth2_client_secret;	/* as written, or NULL */
 	const char *oauth2_client_secret_command; /* the command line as written, or NULL */
@@ -174,6 +175,9 @@ bool config_relay_is_loopback(const char *url);
 const struct account *config_pick(const struct config *c, const char *account_name,
 				  const char *sender, struct diag *d);
 
+/* True when a file read into c sets oauth2-provider, at the top level or in an account. */
+bool config_has_oauth2(const struct config *c);
+
 /* Appends the account names, in order, to out (the caller owns out). */
 void config_account_names(const struct config *c, struct strlist *out);
 
@@ -193,6 +197,18 @@ int config_password(const struct account *a, char **out, struct diag *d);
  * config_password's do. */
 int config_secret_command(const char *key, const char *command, long timeout, bool hidden,
 			  char **out, struct diag *d);
+
+/* config_secret_command for the token broker (broker.h), which keeps the setgid group: the
+ * command (from the system file only: the broker holds no other) runs with the group, in a
+ * fixed environment (PATH=/usr/local/bin:/usr/bin:/bin, LC_ALL=C, nothing of the caller's),
+ * and its errors never name it or repeat its stderr. Errors: as config_secret_command's. */
+int config_secret_command_privileged(const char *key, const char *command, long timeout,
+				     char **out, struct diag *d);
+
+/* After the token broker is started: wipes the oauth2-client-secret values of the system file
+ * from c (and from the accounts that took them), so that the user's process never holds one;
+ * the broker, which has its own copy, is the only one that sends them. */
+void config_forget_system_client_secrets(struct config *c);
 
 /* Wipes and frees a secret from config_password (wipe_free); NULL is fine. */
 void config_secret_free(char *secret);

@@ -481,15 +481,8 @@ int deliver_message(struct run *r, struct message *msg, struct infile *in,
 		t.spool = NULL;
 	}
 
-	/* a user's message through an OAuth2 account of the system file: its tokens are root's
-	 * (LOCALSTATEDIR/lib/postie, 0600), never the caller's to read, so root's run sends it */
-	bool tokens_are_roots = r->maildrop && r->acct->oauth2_provider;
-	if (r->delivery == DELIVERY_QUEUE || tokens_are_roots) {
+	if (r->delivery == DELIVERY_QUEUE) {
 		rc = queue_only(r, &t, env, d);
-		if (rc == EX_OK && tokens_are_roots)
-			log_status("account '%s' uses OAuth2 tokens that only root's queue run reads; "
-				   "handed to the system queue as %s, delivered by root's 'postie -q'",
-				   r->acct->name ? r->acct->name : "default", rep->queued_id);
 		spool_discard(t.spool);
 		maildrop_put_discard(t.drop);
 		tee_release_again(&t);

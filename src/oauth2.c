@@ -50,7 +50,7 @@ char *oauth2_state_path(const struct account *a, struct diag *d)
 	if (a->oauth2_state)
 		return xstrdup(a->oauth2_state);
 	if (a->oauth2_system)
-		return xasprintf("%s/lib/postie/oauth2-%s.json", LOCALSTATEDIR, name);
+		return xasprintf("%s/lib/postie/oauth2/%s.json", LOCALSTATEDIR, name);
 	const char *xdg = getenv("XDG_STATE_HOME");
 	if (xdg && *xdg == '/')
 		return xasprintf("%s/postie/oauth2-%s.json", xdg, name);
@@ -64,7 +64,10 @@ char *oauth2_state_path(const struct account *a, struct diag *d)
 	return path;
 }
 
-static int fetch_client_secret(const struct account *a, struct oauth2_client *c,
+/* The client secret of a, when it has one. privileged: in the token broker, which keeps the
+ * setgid group; the command comes from the system file and runs there with the group, in
+ * config_secret_command_privileged's fixed environment. */
+static int fetch_client_secret(const struct account *a, bool privileged, struct oauth2_client *c,
 			       struct diag *d)
 {
 	if (c->client_secret || (!a->oauth2_client_secret && !a->oauth2_client_secret_command))
@@ -73,6 +76,10 @@ static int fetch_client_secret(const struct account *a, struct oauth2_client *c,
 		c->client_secret = xstrdup(a->oauth2_client_secret);
 		return EX_OK;
 	}
+	if (privileged)
+		return config_secret_command_privileged("oauth2-client-secret-command",
+							a->oauth2_client_secret_command, a->timeout,
+							&c->client_secret, d);
 	return config_secret_command("oauth2-client-secret-command", a->oauth2_client_secret_command,
 				     a->timeout, a->oauth2_client_secret_hidden, &c->client_secret, d);
 }
@@ -106,7 +113,21 @@ static int client_resolve(const struct account *a, struct oauth2_client *c, stru
 	c->tls_ca_file = a->tls_ca_file;
 	c->timeout = a->timeout;
 	c->state_path = oauth2_state_path(a, d);
-	return c->state_path ? EX_OK : d->code;
+	if (!c->state_path)
+		return d->code;
+	/* the system's state: 0640 files in root's 02770 directory of the group postie, shared
+	 * by root's runs and the setgid program's broker; the default place takes over the
+	 * file an earlier release kept beside it */
+	c->state_mode = a->oauth2_system ? 0640 : 0600;
+	if (!a->oauth2_system)
+		return EX_OK;
+	int rc = tokenstate_shared_dir(c->state_path, d);
+	if (rc == EX_OK && !a->oauth2_state) {
+		char *old = xasprintf("%s/lib/postie/oauth2-%s.json", LOCALSTATEDIR, c->account);
+		rc = tokenstate_migrate(old, c->state_path, d);
+		free(old);
+	}
+	return rc;
 }
 
 int oauth2_client_open(const struct account *a, bool fetch_secret, struct oauth2_client *c,
@@ -114,7 +135,7 @@ int oauth2_client_open(const struct account *a, bool fetch_secret, struct oauth2
 {
 	int rc = client_resolve(a, c, d);
 	if (rc == EX_OK && fetch_secret)
-		rc = fetch_client_secret(a, c, d);
+		rc = fetch_client_secret(a, false, c, d);
 	return rc;
 }
 
@@ -512,9 +533,9 @@ static int refresh(const struct oauth2_client *c, struct oauth2_token *t, struct
 int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, struct diag *d)
 {
 	int lock;
-	int rc = tokenstate_lock(c->state_path, &lock, d);
+	int rc = tokenstate_lock_mode(c->state_path, c->state_mode, &lock, d);
 	if (rc == EX_OK)
-		rc = tokenstate_write(c->state_path, t, d);
+		rc = tokenstate_write_mode(c->state_path, t, c->state_mode, d);
 	tokenstate_unlock(lock);
 	return rc;
 }
@@ -522,9 +543,10 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
 /* --- the token for a send -------------------------------------------------------------------- */
 
 /* oauth2_bearer, and with force a refresh (or a new client-credentials token) whatever the
- * stored token's expiry; *expires_at gets the expiry of the token given. */
-static int bearer(const struct account *a, bool force, char **token, time_t *expires_at,
-		  struct diag *d)
+ * stored token's expiry; *expires_at gets the expiry of the token given. privileged: as
+ * fetch_client_secret's. */
+static int bearer(const struct account *a, bool force, bool privileged, char **token,
+		  time_t *expires_at, struct diag *d)
 {
 	*token = NULL;
 	struct oauth2_client c;
@@ -538,7 +560,7 @@ static int bearer(const struct account *a, bool force, char **token, time_t *exp
 	    oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN))
 		goto out;
 	if (rc == EX_OK)
-		rc = tokenstate_lock(c.state_path, &lock, d);
+		rc = tokenstate_lock_mode(c.state_path, c.state_mode, &lock, d);
 	/* another process may have refreshed while this one waited for the lock */
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
@@ -549,12 +571,12 @@ static int bearer(const struct account *a, bool force, char **token, time_t *exp
 			      "postie --authorize --account %s", c.account, c.state_path, c.account);
 		goto out;
 	}
-	rc = fetch_client_secret(a, &c, d);
+	rc = fetch_client_secret(a, privileged, &c, d);
 	if (rc == EX_OK)
 		rc = c.grant == OAUTH2_GRANT_CLIENT_CREDENTIALS ? oauth2_client_credentials(&c, &t, d)
 								 : refresh(&c, &t, d);
 	if (rc == EX_OK)
-		rc = tokenstate_write(c.state_path, &t, d);
+		rc = tokenstate_write_mode(c.state_path, &t, c.state_mode, d);
 out:
 	if (rc == EX_OK) {
 		*token = xstrdup(t.access_token);
@@ -569,13 +591,19 @@ out:
 int oauth2_bearer(const struct account *a, char **token, struct diag *d)
 {
 	time_t expires_at;
-	return bearer(a, false, token, &expires_at, d);
+	return bearer(a, false, false, token, &expires_at, d);
+}
+
+int oauth2_bearer_privileged(const struct account *a, char **token, struct diag *d)
+{
+	time_t expires_at;
+	return bearer(a, false, true, token, &expires_at, d);
 }
 
 int oauth2_refresh_now(const struct account *a, time_t *expires_at, struct diag *d)
 {
 	char *token = NULL;
-	int rc = bearer(a, true, &token, expires_at, d);
+	int rc = bearer(a, true, false, &token, expires_at, d);
 	wipe_free(token);
 	return rc;
 }
@@ -588,12 +616,12 @@ int oauth2_forget_access(const struct account *a, const char *token, struct diag
 	int lock = -1;
 	int rc = client_resolve(a, &c, d);
 	if (rc == EX_OK)
-		rc = tokenstate_lock(c.state_path, &lock, d);
+		rc = tokenstate_lock_mode(c.state_path, c.state_mode, &lock, d);
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
 	if (rc == EX_OK && found && t.access_token && token && strcmp(t.access_token, token) == 0) {
 		t.expires_at = 0;
-		rc = tokenstate_write(c.state_path, &t, d);
+		rc = tokenstate_write_mode(c.state_path, &t, c.state_mode, d);
 	}
 	tokenstate_unlock(lock);
 	oauth2_token_clear(&t);

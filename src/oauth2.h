@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "config.h"
@@ -41,16 +42,19 @@ struct oauth2_client {
 	const char *tls_ca_file;
 	long timeout;
 	char *state_path;
+	mode_t state_mode;		/* of its files: 0640 for the system's shared state, else 0600 */
 	const char *no_device;		/* the preset's reason, when device_url is NULL */
 };
 
-/* Where account a keeps its tokens: its oauth2-state, else, for an account of the system file,
- * LOCALSTATEDIR/lib/postie/oauth2-NAME.json, else $XDG_STATE_HOME/postie/oauth2-NAME.json
+/* Where account a keeps its tokens: its oauth2-state, else, for an account of the system file
+ * (a->oauth2_system), LOCALSTATEDIR/lib/postie/oauth2/NAME.json, else $XDG_STATE_HOME/postie/oauth2-NAME.json
  * (~/.local/state when unset). NAME is the account's name or "default". Caller frees. NULL
  * with EX_CONFIG in d when there is no home directory to put it in. */
 char *oauth2_state_path(const struct account *a, struct diag *d);
 
-/* Resolves a's client; runs oauth2-client-secret-command (through secret_from_command) when
+/* Resolves a's client; for the system's state (a->oauth2_system), checks its directory and,
+ * as root, makes it or takes over an earlier release's file (tokenstate_shared_dir,
+ * tokenstate_migrate). Runs oauth2-client-secret-command (through secret_from_command) when
  * fetch_secret. Errors: EX_CONFIG (no oauth2-provider, the command fails), EX_OSERR. */
 int oauth2_client_open(const struct account *a, bool fetch_secret, struct oauth2_client *c,
 		       struct diag *d);
@@ -107,6 +111,11 @@ int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, st
  * (invalid_grant): run postie --authorize --account NAME" (and when nothing is stored);
  * EX_CONFIG (client errors, the state file), EX_CANTCREAT (writing the state). */
 int oauth2_bearer(const struct account *a, char **token, struct diag *d);
+
+/* oauth2_bearer in the token broker (broker.h), which keeps the setgid group: an
+ * oauth2-client-secret-command runs there with the group, through
+ * config_secret_command_privileged. Errors: as oauth2_bearer. */
+int oauth2_bearer_privileged(const struct account *a, char **token, struct diag *d);
 
 /* For --serverinfo: refreshes a's access token now (or, for client credentials, gets a new
  * one), under the lock as oauth2_bearer does, whatever its expiry; *expires_at gets the new

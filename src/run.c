@@ -11,11 +11,13 @@
 
 #include "address.h"
 #include "aliases.h"
+#include "broker.h"
 #include "disposition.h"
 #include "log.h"
 #include "maildrop.h"
 #include "message.h"
 #include "oauth2.h"
+#include "privenv.h"
 #include "progress.h"
 #include "queue.h"
 #include "submit.h"
@@ -99,12 +101,35 @@ static FILE *open_logfile(const struct account *a)
 	return f;
 }
 
+/* config_load's sequence, with the token broker started between the system file and the
+ * group's end: a setgid run whose system file has an OAuth2 account, in a mode that sends.
+ * A broker that cannot start leaves the run without one (run_bearer says so at need). */
+static int load_config(struct run *r, const struct cli_opts *o, struct diag *d)
+{
+	int rc = config_load_system(&r->cfg, d);
+	bool sends = o->mode == MODE_SEND || o->mode == MODE_SMTP || o->mode == MODE_QUEUE_RUN;
+	if (rc == EX_OK && sends && privenv_privileged() && getegid() != getgid() &&
+	    config_has_oauth2(&r->cfg) &&
+	    broker_start(&r->cfg, &r->broker, &r->broker_error) != EX_OK)
+		r->broker = NULL;
+	if (rc == EX_OK)
+		rc = config_drop_privileges(d);
+	if (rc == EX_OK)
+		rc = config_load_user(&r->cfg, o->config_file, d);
+	if (rc == EX_OK)
+		rc = config_finish(&r->cfg, d);
+	/* the broker has its own copy; the user's process keeps none */
+	if (rc == EX_OK && r->broker)
+		config_forget_system_client_secrets(&r->cfg);
+	return rc;
+}
+
 int run_open(struct run *r, const struct cli_opts *o, struct diag *d)
 {
 	memset(r, 0, sizeof *r);
 	r->now = run_now();
 	r->cancel = &interrupted;
-	int rc = config_load(&r->cfg, o->config_file, d);
+	int rc = load_config(r, o, d);
 	if (rc != EX_OK)
 		return rc;
 	/* an account named by --account, else the one whose from is -f's address */
@@ -173,13 +198,39 @@ void run_close(struct run *r)
 	if (r->logfile)
 		fclose(r->logfile);
 	queue_close(r->queue);
+	broker_close(r->broker);
+	r->broker = NULL;
 	aliases_free(r->aliases);
 	config_free(&r->cfg);
 	config_env_free(&r->env);
 }
 
-int run_submitter(const struct run *r, const struct account *a, struct progress *progress,
-		  struct submitter **out, struct diag *d)
+/* The access token for a send through a (renew: old was refused): from the broker for the
+ * system's OAuth2, else from the state this process may use itself (root's, the user's own). */
+static int run_bearer(const struct run *r, const struct account *a, const char *renew,
+		      char **token, struct diag *d)
+{
+	*token = NULL;
+	if (r->broker && a->oauth2_system)
+		return broker_ask(r->broker, a, renew ? BROKER_RENEW : BROKER_TOKEN, renew, token, d);
+	int rc = renew ? oauth2_forget_access(a, renew, d) : EX_OK;
+	if (rc == EX_OK)
+		rc = oauth2_bearer(a, token, d);
+	/* the system's tokens without a broker (no setgid bit, or it could not start): not the
+	 * user's to read; kept for root's run rather than failed */
+	if ((rc == EX_CONFIG || rc == EX_CANTCREAT) && a->oauth2_system && geteuid() != 0) {
+		char *why = xstrdup(r->broker_error.code ? r->broker_error.msg : d->msg);
+		rc = diag_set(d, EX_TEMPFAIL, "account '%s': its OAuth2 tokens are the system's, "
+			      "for root and the setgid postie only (%s)",
+			      a->name ? a->name : "default", why);
+		free(why);
+	}
+	return rc;
+}
+
+static int make_submitter(const struct run *r, const struct account *a,
+			  struct progress *progress, const char *renew, struct submitter **out,
+			  struct diag *d)
 {
 	struct submit_params sp = {
 		.urls = a->relay,
@@ -216,7 +267,7 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 	}
 	/* built-in OAuth2: the token source gives a bearer token that is fresh for this send */
 	if (a->oauth2_provider) {
-		int rc = oauth2_bearer(a, &secret, d);
+		int rc = run_bearer(r, a, renew, &secret, d);
 		if (rc != EX_OK)
 			return rc;
 	}
@@ -232,6 +283,12 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
 	return EX_OK;
 }
 
+int run_submitter(const struct run *r, const struct account *a, struct progress *progress,
+		  struct submitter **out, struct diag *d)
+{
+	return make_submitter(r, a, progress, NULL, out, d);
+}
+
 bool run_token_refused(const struct account *a, const struct submit_outcome *out)
 {
 	return a->oauth2_provider && disposition_auth_refused(out);
@@ -241,10 +298,10 @@ int run_renew_token(const struct run *r, const struct account *a, struct progres
 		    const struct submitter *old, struct submitter **out, struct diag *d)
 {
 	*out = NULL;
-	int rc = oauth2_forget_access(a, submitter_bearer(old), d);
-	if (rc != EX_OK)
-		return rc;
-	return run_submitter(r, a, progress, out, d);
+	const char *refused = submitter_bearer(old);
+	if (!refused || !*refused)
+		return run_submitter(r, a, progress, out, d);
+	return make_submitter(r, a, progress, refused, out, d);
 }
 
 void run_token_refused_again(const struct account *a, struct submit_outcome *out,

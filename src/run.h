@@ -15,6 +15,7 @@
 #include "util.h"
 
 struct aliases;
+struct broker;
 struct message_opts;
 struct progress;
 struct queue;
@@ -36,13 +37,18 @@ struct run {
 	struct aliases *aliases;	/* the account's aliases file, or NULL */
 	bool maildrop;			/* a user's message through the system configuration:
 					 * what cannot be sent now goes to the system queue */
+	struct broker *broker;		/* a setgid run's token broker (broker.h), or NULL */
+	struct diag broker_error;	/* why a setgid run that wanted one has none */
 };
 
 /* The current time; POSTIE_NOW (seconds since the epoch) replaces it so that tests can move
  * through backoff and expiry without sleeping. */
 time_t run_now(void);
 
-/* Loads the configuration the options name, picks the account (--account, else -f's address),
+/* Loads the configuration the options name (config_load's sequence; in a setgid run that sends
+ * and whose system file has an OAuth2 account, the token broker is started before the group is
+ * given up, and the system file's client secrets are wiped from this process once it runs),
+ * picks the account (--account, else -f's address),
  * opens the transcript (-X) and the logfile, resolves the environment and reads the aliases.
  * Returns EX_OK, or a status with d; r is always safe to run_close. */
 int run_open(struct run *r, const struct cli_opts *o, struct diag *d);
@@ -66,8 +72,10 @@ int run_signal_pipe_open(void);
 void run_signal_pipe_close(void);
 
 /* A submitter for account a (progress: the progress line's state, or NULL for none). The
- * secret (password, or the output of password-command) is fetched only now, handed to libcurl,
- * and wiped. Returns EX_OK with *out (free with submitter_free), or config_password's error. */
+ * secret (password, or the output of password-command, or the OAuth2 access token: from the
+ * broker for the system's OAuth2 when the run has one, else from oauth2_bearer) is fetched
+ * only now, handed to libcurl, and wiped. The system's OAuth2 without a broker, for a user:
+ * EX_TEMPFAIL (kept for root's run). Returns EX_OK with *out (free with submitter_free), or config_password's error. */
 int run_submitter(const struct run *r, const struct account *a, struct progress *progress,
 		  struct submitter **out, struct diag *d);
 
@@ -75,8 +83,9 @@ int run_submitter(const struct run *r, const struct account *a, struct progress 
  * has oauth2-provider and the relay refused the token (disposition_auth_refused). */
 bool run_token_refused(const struct account *a, const struct submit_outcome *out);
 
-/* For run_token_refused: forgets the access token old sent (oauth2_forget_access: one that
- * another process has already replaced is left alone) and makes *out anew with a token
+/* For run_token_refused: forgets the access token old sent (oauth2_forget_access, or the
+ * broker's renew request: one that another process has already replaced is left alone) and
+ * makes *out anew with a token
  * refreshed now; old stays the caller's to free. Returns EX_OK with *out, or the error of the
  * refresh (the token endpoint down: EX_TEMPFAIL; invalid_grant: EX_NOPERM ...) with *out NULL
  * and d. */

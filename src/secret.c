@@ -84,7 +84,7 @@ int secret_from_command(const struct secret_command *cmd, char **secret, struct 
 	*secret = NULL;
 	/* run only once the group is given up for good: the child is the user's own, and gets the
 	 * user's whole environment back */
-	for (char *const *e = privenv_caller(); e && *e; e++)
+	for (char *const *e = cmd->env ? cmd->env : privenv_caller(); e && *e; e++)
 		if (strncmp(*e, "POSTIE_", 7) != 0)
 			strlist_add(&env, *e);
 	env.v = xreallocarray(env.v, env.n + 1, sizeof *env.v);

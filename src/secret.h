@@ -15,10 +15,12 @@ struct secret_command {
 	long timeout;		/* seconds before it is killed */
 	bool hidden;		/* it comes from a file the real user cannot read: no message
 				 * names it or repeats what it printed on stderr */
+	char *const *env;	/* the child's whole environment (NULL-terminated), or NULL for
+				 * the caller's (below) */
 };
 
-/* Runs cmd with stdin from /dev/null, the caller's environment (privenv_caller) without its
- * POSTIE_* variables, signals unblocked and SIGPIPE at its default, and sets *secret to the first
+/* Runs cmd with stdin from /dev/null, cmd->env or else the caller's environment
+ * (privenv_caller) without its POSTIE_* variables, signals unblocked and SIGPIPE at its default, and sets *secret to the first
  * line of its stdout (without the line break; at most 16 KiB of stdout is kept). The caller owns
  * *secret and releases it with wipe_free. Run it only without a group privilege: the child is
  * the user's own.

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -14,6 +15,12 @@
 #include <unistd.h>
 
 #define STATE_MAX (64 * 1024)
+
+#ifdef POSTIE_GROUP
+#define STATE_GROUP POSTIE_GROUP	/* ./configure --with-setgid-group */
+#else
+#define STATE_GROUP "postie"
+#endif
 
 void oauth2_token_clear(struct oauth2_token *t)
 {
@@ -175,6 +182,12 @@ static int fsync_dir_of(const char *path)
 
 int tokenstate_write(const char *path, const struct oauth2_token *t, struct diag *d)
 {
+	return tokenstate_write_mode(path, t, 0600, d);
+}
+
+int tokenstate_write_mode(const char *path, const struct oauth2_token *t, mode_t mode,
+			  struct diag *d)
+{
 	if (make_parents(path) != 0)
 		return diag_set(d, EX_CANTCREAT, "%s: %s", path, strerror(errno));
 	char *tmp = xasprintf("%s.tmpXXXXXX", path);
@@ -188,7 +201,7 @@ int tokenstate_write(const char *path, const struct oauth2_token *t, struct diag
 	char *text = tokenstate_format(t);
 	size_t n = strlen(text);
 	int rc = EX_OK;
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, n) != 0 || write_all(fd, "\n", 1) != 0 ||
+	if (fchmod(fd, mode) != 0 || write_all(fd, text, n) != 0 || write_all(fd, "\n", 1) != 0 ||
 	    fsync(fd) != 0)
 		rc = diag_set(d, EX_CANTCREAT, "%s: %s", tmp, strerror(errno));
 	wipe_free(text);
@@ -207,11 +220,20 @@ int tokenstate_write(const char *path, const struct oauth2_token *t, struct diag
 
 int tokenstate_lock(const char *path, int *fd, struct diag *d)
 {
+	return tokenstate_lock_mode(path, 0600, fd, d);
+}
+
+int tokenstate_lock_mode(const char *path, mode_t mode, int *fd, struct diag *d)
+{
 	*fd = -1;
 	if (make_parents(path) != 0)
 		return diag_set(d, EX_CANTCREAT, "%s: %s", path, strerror(errno));
 	char *lock = xasprintf("%s.lock", path);
-	int l = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int l = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* a shared state's lock made by another (root, 0640): its group may read it, and
+	 * flock(2) needs no more */
+	if (l < 0 && errno == EACCES)
+		l = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	int rc = EX_OK;
 	if (l < 0) {
 		rc = diag_set(d, EX_CANTCREAT, "%s: %s", lock, strerror(errno));
@@ -234,4 +256,83 @@ void tokenstate_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+/* The directory part of path ("." when none), for the caller to free. */
+static char *dir_of(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	return dir;
+}
+
+/* mkdir -p of dir's parents, 0755 (root's LOCALSTATEDIR/lib/postie). */
+static void make_public_parents(const char *dir)
+{
+	char *p = xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			break;
+		*s = '/';
+	}
+	free(p);
+}
+
+int tokenstate_shared_dir(const char *path, struct diag *d)
+{
+	char *dir = dir_of(path);
+	struct stat st;
+	int rc = EX_OK;
+	if (lstat(dir, &st) != 0 && errno == ENOENT && geteuid() == 0) {
+		struct group *g = getgrnam(STATE_GROUP);
+		make_public_parents(dir);
+		if (mkdir(dir, 0700) != 0 || chown(dir, 0, g ? g->gr_gid : 0) != 0 ||
+		    chmod(dir, 02770) != 0)
+			rc = diag_set(d, EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+	}
+	if (rc == EX_OK && lstat(dir, &st) != 0)
+		rc = diag_set(d, EX_CONFIG, "%s: %s (as root: mkdir -m 2770 %s; chgrp " STATE_GROUP
+			      " %s)", dir, strerror(errno), dir, dir);
+	else if (rc == EX_OK && (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & S_IRWXO)))
+		rc = diag_set(d, EX_CONFIG, "%s: the system's token state must be in a directory "
+			      "of root's that others cannot enter (root:" STATE_GROUP " 02770)", dir);
+	free(dir);
+	return rc;
+}
+
+int tokenstate_migrate(const char *old, const char *path, struct diag *d)
+{
+	struct stat st;
+	if (geteuid() != 0)
+		return EX_OK;
+	/* an earlier release made old's directory 0700: the broker must pass through it */
+	char *dir = dir_of(old);
+	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 &&
+	    (st.st_mode & 0777) == 0700 && chmod(dir, 0755) != 0) {
+		int rc = diag_set(d, EX_CANTCREAT, "%s: %s", dir, strerror(errno));
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	if (lstat(path, &st) == 0 || errno != ENOENT ||
+	    lstat(old, &st) != 0 || !S_ISREG(st.st_mode))
+		return EX_OK;
+	struct group *g = getgrnam(STATE_GROUP);
+	if (rename(old, path) != 0)
+		return errno == ENOENT ? EX_OK : diag_set(d, EX_CANTCREAT, "%s: %s", path, strerror(errno));
+	if (chown(path, 0, g ? g->gr_gid : 0) != 0 || chmod(path, 0640) != 0)
+		return diag_set(d, EX_CANTCREAT, "%s: %s", path, strerror(errno));
+	char *lock = xasprintf("%s.lock", old);
+	unlink(lock);
+	free(lock);
+	return EX_OK;
 }

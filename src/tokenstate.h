@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "util.h"
@@ -45,10 +46,35 @@ int tokenstate_read(const char *path, struct oauth2_token *t, bool *found, struc
  * Errors: EX_CANTCREAT "PATH: why"; path is untouched then. */
 int tokenstate_write(const char *path, const struct oauth2_token *t, struct diag *d);
 
+/* tokenstate_write with the new file made mode (0640 for the system's shared state, whose
+ * directory gives it the group). */
+int tokenstate_write_mode(const char *path, const struct oauth2_token *t, mode_t mode,
+			  struct diag *d);
+
 /* Takes the exclusive lock of path's state: flock(2) on PATH.lock (made 0600 when missing),
  * waiting for another process that holds it. *fd is the lock, for tokenstate_unlock.
  * Errors: EX_CANTCREAT "PATH.lock: why". */
 int tokenstate_lock(const char *path, int *fd, struct diag *d);
+
+/* tokenstate_lock with PATH.lock made mode when missing; one that exists but that this process
+ * may only read (a shared state's, made by root) is opened read-only, which flock(2) takes. */
+int tokenstate_lock_mode(const char *path, mode_t mode, int *fd, struct diag *d);
 void tokenstate_unlock(int fd);
+
+/* Checks that the directory of path may hold the system's shared state (0640 files of the
+ * group postie, written by the setgid program's token broker and by root): a directory (not a
+ * link), owned by root, that others cannot enter. Root makes it when it is missing:
+ * root:postie 02770, its parents 0755. The files in it may belong to the user whose broker
+ * wrote them last; none of them can reach the file by its path, so cannot read, chmod or link
+ * it. Errors: EX_CONFIG "DIR: why", EX_CANTCREAT. */
+int tokenstate_shared_dir(const char *path, struct diag *d);
+
+/* Root only (else EX_OK and nothing done): makes old's directory 0755 when it is root's and
+ * 0700 (an earlier release made it so; the broker must pass through it); when path is missing
+ * and old is a regular file, moves old to path (rename), made root:postie 0640, and removes
+ * old's lock file. For the
+ * state of an earlier release (LOCALSTATEDIR/lib/postie/oauth2-NAME.json).
+ * Errors: EX_CANTCREAT "PATH: why". */
+int tokenstate_migrate(const char *old, const char *path, struct diag *d);
 
 #endif

@@ -152,6 +152,9 @@ deb_contents() {
 	run stat -c '%a %U %G %n' /var/spool/postie /var/spool/postie/maildrop /var/spool/postie/refused
 	assert_output "$(printf '%s\n' '755 root root /var/spool/postie' '1733 root root /var/spool/postie/maildrop' \
 		'700 root root /var/spool/postie/refused')"
+	# the system's OAuth2 token state: root's, the group postie's, 02770
+	run stat -c '%a %U %G %n' /var/lib/postie /var/lib/postie/oauth2
+	assert_output "$(printf '%s\n' '755 root root /var/lib/postie' '2770 root postie /var/lib/postie/oauth2')"
 }
 
 @test "the installed postie: a user who cannot read /etc/postie.conf hands the message to the system queue, root's run delivers it" {
@@ -199,6 +202,8 @@ deb_contents() {
 	done
 	run dpkg-statoverride --list /usr/bin/postie
 	assert_output ''
+	# the OAuth2 tokens go with the package
+	[[ ! -e /var/lib/postie/oauth2 ]] || fail "/var/lib/postie/oauth2 is still there"
 	run getent group postie
 	assert_success
 }

@@ -195,6 +195,13 @@ plain_files() {
 		"700 root root $p/var/spool/postie/refused")"
 	run "$p/bin/postie" --version
 	assert_line "system queue:  $p/var/spool/postie (maildrop $p/var/spool/postie/maildrop)"
+	# the OAuth2 token state: root's, the group postie's (or root's while there is none), 02770
+	local g=root
+	if getent group postie >/dev/null; then g=postie; fi
+	run stat -c '%a %U %G' "$p/var/lib/postie/oauth2"
+	assert_output "2770 root $g"
+	run stat -c '%a %U' "$p/var/lib/postie"
+	assert_output "755 root"
 	# make uninstall leaves the queue: it may hold mail
 	run make -C "$BUILD" uninstall
 	assert_success
@@ -209,4 +216,18 @@ plain_files() {
 	run stat -c '%a' "$BATS_TEST_TMPDIR/d/var/spool/postie" "$BATS_TEST_TMPDIR/d/var/spool/postie/maildrop" \
 		"$BATS_TEST_TMPDIR/d/var/spool/postie/refused"
 	assert_output $'755\n1733\n700'
+	run stat -c '%a' "$BATS_TEST_TMPDIR/d/var/lib/postie/oauth2"
+	assert_output 2770
+}
+
+@test "make install by root with --with-setgid-group gives the OAuth2 token state directory that group, 02770" {
+	[[ $(id -u) -eq 0 ]] || { [[ ${CI:-} == true ]] && fail "CI must run as root"; skip "needs root"; }
+	local p=$BATS_TEST_TMPDIR/p
+	configure_build --prefix="$p" --with-setgid-group=mail
+	run make -C "$BUILD" install
+	assert_success
+	assert_line " chown root:mail $p/var/lib/postie/oauth2"
+	assert_line " chmod 2770 $p/var/lib/postie/oauth2"
+	run stat -c '%a %U %G' "$p/var/lib/postie/oauth2"
+	assert_output "2770 root mail"
 }

@@ -355,35 +355,39 @@ entry_text() {
 }
 
 # The system file's default account as an OAuth2 one, its tokens stored by root where the
-# system file's state lives (LOCALSTATEDIR/lib/postie), 0600: a token valid for an hour.
+# system file's state lives (LOCALSTATEDIR/lib/postie/oauth2, root:postie 02770), 0640 group
+# postie: a token valid for an hour. The token endpoint is never reached.
 system_conf_oauth2() {
 	system_conf "relay smtp://127.0.0.1:$SMTP_PORT" 'domain sys.example' 'timeout 5' 'syslog no' \
 		'user sys@example.org' 'oauth2-provider custom' 'oauth2-client-id cid-sys' \
 		'oauth2-token-url https://127.0.0.1:1/token'
-	mkdir -p "$WORLD/var/lib/postie"
-	chmod 700 "$WORLD/var/lib/postie"
+	mkdir -p "$WORLD/var/lib/postie/oauth2"
+	chmod 755 "$WORLD/var/lib" "$WORLD/var/lib/postie"
+	chgrp "$SETGID_GID" "$WORLD/var/lib/postie/oauth2"
+	chmod 2770 "$WORLD/var/lib/postie/oauth2"
 	jq -nc --argjson e "$(($(date +%s) + 3600))" \
 		'{access_token: "at-sys", refresh_token: "rt-sys", expires_at: $e, obtained_at: 0, refreshed_at: 0}' \
-		>"$WORLD/var/lib/postie/oauth2-default.json"
-	chmod 600 "$WORLD/var/lib/postie/oauth2-default.json"
+		>"$WORLD/var/lib/postie/oauth2/default.json"
+	chgrp "$SETGID_GID" "$WORLD/var/lib/postie/oauth2/default.json"
+	chmod 640 "$WORLD/var/lib/postie/oauth2/default.json"
 	printf 'at-sys\n' >"$SMTP_TOKEN"
 }
 
-@test "OAuth2 through the system file: a user's message is handed to root's queue unsent, the tokens never read; root's run sends it with them" {
+@test "OAuth2 through the system file: a user's message is sent at once through the setgid program's token broker, the tokens never the user's to read" {
 	system_conf_oauth2
 	run -0 as_user www-data "$WORLD/postie" b@example.org <"$WORLD/msg"
-	assert_output --regexp "^postie: account 'default' uses OAuth2 tokens that only root's queue run reads; handed to the system queue as [0-9a-f]{20}\\.[0-9a-f]{32}, delivered by root's 'postie -q'\$"
-	[ "$(fixture_count)" -eq 0 ]
+	assert_output ''
+	[ "$(fixture_count)" -eq 1 ]
+	assert_envelope "EHLO sys.example" "AUTH sys@example.org" "MAIL FROM:<www-data@sys.example>" "RCPT TO:<b@example.org>"
+	[ -z "$(ls -A "$WORLD/var/spool/postie/maildrop")" ]
 	# the state is beyond the user's reach, setgid or not
-	run -1 as_user www-data cat "$VARDIR/lib/postie/oauth2-default.json"
+	run -1 as_user www-data cat "$VARDIR/lib/postie/oauth2/default.json"
 	run -78 as_user www-data "$WORLD/postie" --serverinfo
 	refute_output --partial at-sys
 	refute_output --partial rt-sys
 	run -0 as_root "$POSTIE" -q
 	assert_output ''
 	[ "$(fixture_count)" -eq 1 ]
-	assert_envelope "EHLO sys.example" "AUTH sys@example.org" "MAIL FROM:<www-data@sys.example>" "RCPT TO:<b@example.org>"
-	[ -z "$(ls -A "$WORLD/var/spool/postie/maildrop")" ]
 }
 
 @test "OAuth2 through the system file: nobody's -t message under --no-new-privs is handed over too, and delivered once" {

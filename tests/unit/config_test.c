@@ -570,6 +570,14 @@ static const struct {
 	{ SYS_OAUTH, "oauth2-provider custom\noauth2-token-url https://t.example/\n", NULL, "oauth2-client-secret", "(null)" },
 	{ SYS_OAUTH, "oauth2-provider google\n", NULL, "oauth2-system", "no" },
 	{ SYS_OAUTH, "oauth2-scope other\n", NULL, "oauth2-client-secret", "cs" },
+	/* the system's tokens (the broker's) only with every connection and oauth2- key the
+	 * system file's; any other setting of the user's makes the OAuth2 account the user's own */
+	{ SYS_OAUTH, "relay smtp://other.example\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "user someone@example.org\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "oauth2-scope other\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "oauth2-state /tmp/mine.json\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "oauth2-client-id mine\n", NULL, "oauth2-system", "no" },
+	{ SYS_OAUTH, "from me@example.org\ntimeout 9\n", NULL, "oauth2-system", "yes" },
 };
 
 static void test_secrets(void)
@@ -595,6 +603,25 @@ static void test_secrets(void)
 				: field(a, secrets[i].field);
 		is_str(got, secrets[i].want, "secrets %zu: %s", i, secrets[i].field);
 	}
+
+	/* once the broker runs, the user's process keeps none of the system's client secrets; a
+	 * user's own stays */
+	config_free(&c);
+	memset(&d, 0, sizeof d);
+	const char *mine = "account own\noauth2-provider custom\noauth2-client-id o\n"
+			   "oauth2-token-url https://t.example/\noauth2-client-secret own-secret\n";
+	int frc = config_parse_system(&c, "system.conf", SYS_OAUTH, strlen(SYS_OAUTH), false, &d);
+	if (frc == EX_OK)
+		frc = config_parse(&c, "user.conf", mine, strlen(mine), &d);
+	if (frc == EX_OK)
+		frc = config_finish(&c, &d);
+	is_int(frc, EX_OK, "a system and a user OAuth2 account");
+	config_forget_system_client_secrets(&c);
+	is_str(field(pick(NULL, NULL), "oauth2-client-secret"), "(null)",
+	       "the system's client secret is forgotten");
+	is_str(field(pick("own", NULL), "oauth2-client-secret"), "own-secret",
+	       "the user's own is kept");
+	ok(config_has_oauth2(&c), "config_has_oauth2 sees oauth2-provider");
 
 	/* a hidden system file: its errors name the line and the key, never a value */
 	static const struct {

@@ -38,7 +38,7 @@ int main(void)
 		struct diag d = {0};
 		char *secret = (char *)"untouched";
 		struct secret_command cmd = { "password-command", (char *const *)cases[i].argv, cases[i].timeout,
-					      cases[i].hidden };
+					      cases[i].hidden, NULL };
 		int rc = secret_from_command(&cmd, &secret, &d);
 		is_int(rc, cases[i].want_rc, "%s: status", cases[i].what);
 		if (cases[i].want_rc == EX_OK) {
@@ -50,5 +50,17 @@ int main(void)
 		if (rc == EX_OK)
 			wipe_free(secret);
 	}
+
+	/* the broker's command: the environment given, and nothing of the caller's */
+	setenv("POSTIE_TEST_CALLER", "leaked", 1);
+	char *const argv[] = { (char *)"sh", (char *)"-c",
+			       (char *)"echo \"$PATH|${POSTIE_TEST_CALLER-none}|${HOME-none}\"", NULL };
+	char *const env[] = { (char *)"PATH=/usr/bin:/bin", NULL };
+	struct secret_command cmd = { "oauth2-client-secret-command", argv, 5, true, env };
+	struct diag d = {0};
+	char *secret = NULL;
+	is_int(secret_from_command(&cmd, &secret, &d), EX_OK, "a given environment: status");
+	is_str(secret, "/usr/bin:/bin|none|none", "a given environment is the child's whole one");
+	wipe_free(secret);
 	return done_testing();
 }
