@@ -57,18 +57,30 @@ DEVNULL = os.open("/dev/null", os.O_RDWR)
 ERRLOG = os.path.join(WORK, "stderr.log")
 
 
-def run(argv, stdin=None, env=None, check=True, rss=False):
-    """Runs argv to its end: {wall, cpu, user, sys, rss (KiB, only when asked)}."""
+def run(argv, stdin=None, env=None, check=True, rss=False, pipe=False):
+    """Runs argv to its end: {wall, cpu, user, sys, rss (KiB, only when asked)}. With pipe, stdin
+    comes through a pipe from cat(1) (CPU and RSS are still argv's alone)."""
     tf = os.path.join(WORK, "time.out")
     if rss:
         argv = ["/usr/bin/time", "-f", "%M", "-o", tf, *argv]
     fa = [(os.POSIX_SPAWN_OPEN, 0, stdin or "/dev/null", os.O_RDONLY, 0),
           (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
           (os.POSIX_SPAWN_OPEN, 2, ERRLOG, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)]
+    cat = None
     t0 = time.perf_counter()
+    if pipe:
+        rfd, wfd = os.pipe()
+        cat = os.posix_spawnp("cat", ["cat", stdin], ENV, file_actions=[
+            (os.POSIX_SPAWN_DUP2, wfd, 1), (os.POSIX_SPAWN_CLOSE, rfd)])
+        os.close(wfd)
+        fa[0] = (os.POSIX_SPAWN_DUP2, rfd, 0)
     pid = os.posix_spawnp(argv[0], argv, env or ENV, file_actions=fa)
+    if pipe:
+        os.close(rfd)
     _, status, ru = os.wait4(pid, 0)
     wall = time.perf_counter() - t0
+    if cat:
+        os.waitpid(cat, 0)
     rc = os.waitstatus_to_exitcode(status)
     if check and rc != 0:
         with open(ERRLOG, errors="replace") as f:
@@ -114,19 +126,23 @@ def msmtp_conf(port):
 class Tool:
     """One command line: argv, its stdin, its environment."""
 
-    def __init__(self, name, argv, stdin=None, env=None, is_postie=False):
+    def __init__(self, name, argv, stdin=None, env=None, is_postie=False, pipe=False):
         self.name, self.argv, self.stdin, self.env, self.is_postie = name, argv, stdin, env, is_postie
+        self.pipe = pipe
 
     def run(self, rss=False):
-        r = run(self.argv, self.stdin, self.env, rss=rss)
+        r = run(self.argv, self.stdin, self.env, rss=rss, pipe=self.pipe)
         if self.is_postie:
             check_queue_empty(self.name)
         return r
 
 
-def postie(port, msg, rcpts=(RCPT,), name="postie", args=()):
+def postie(port, msg, rcpts=(RCPT,), name="postie", args=(), pipe=False):
+    """postie reading msg; a regular file is not teed (read again only to keep the message), so
+    pipe=True gives it through a pipe, which postie tees into its spool as it sends."""
     env = dict(ENV, POSTIE_CONFIG=postie_conf(port))
-    return Tool(name, [POSTIE, *args, "-f", FROM, "-i", *rcpts], msg, env, is_postie=True)
+    return Tool(name, [POSTIE, *args, "-f", FROM, "-i", *rcpts], msg, env, is_postie=True,
+                pipe=pipe)
 
 
 def msmtp(port, msg, rcpts=(RCPT,), name="msmtp"):
@@ -253,7 +269,7 @@ def callgrind(tool, tag):
     out = os.path.join(WORK, f"callgrind.{tag}")
     argv = ["valgrind", "--tool=callgrind", "--collect-atstart=yes",
             f"--callgrind-out-file={out}", *tool.argv]
-    run(argv, tool.stdin, tool.env)
+    run(argv, tool.stdin, tool.env, pipe=tool.pipe)
     with open(out) as f:
         for line in f:
             if line.startswith("totals:") or line.startswith("summary:"):
@@ -404,12 +420,13 @@ def scenario2(targets):
     for label, sz in (("16 MiB", 16 << 20), ("1 GiB", 1 << 30)):
         m = os.path.join(WORK, f"m{sz >> 20}")
         make_message(m, sz, False)
-        r = postie(p, m).run(rss=True)
+        r = postie(p, m, pipe=True).run(rss=True)
         rss[label] = r["rss"]
         res[label] = [r]
         os.unlink(m)
-    emit("postie's peak RSS by message size (LF input; 16 MiB and 1 GiB: one run each; the spool "
-         "file was written and removed, the queue left empty):")
+    emit("postie's peak RSS by message size (LF input; 16 MiB and 1 GiB: one run each through a "
+         "pipe, which postie tees into its spool file, written and removed, the queue left empty; "
+         "256 MiB: the runs above, from the file, which is not teed):")
     emit()
     emit("| message | peak RSS MiB | wall s |")
     emit("|---|---:|---:|")
@@ -470,20 +487,10 @@ PLOT = ENV.get("BENCH_PLOT", os.path.join(os.path.dirname(os.path.abspath(__file
                                           "throughput.png"))
 
 
-def postie_unspooled(port, msg, name):
-    """postie with a queue it cannot create (a path under a plain file): spool_create fails,
-    the send goes on without the tee, so the reader's cost shows alone."""
-    blocker = os.path.join(WORK, "not-a-directory")
-    open(blocker, "a").close()
-    env = dict(ENV, POSTIE_CONFIG=postie_conf(port, queue=os.path.join(blocker, "queue"),
-                                              tag="-unspooled"))
-    return Tool(name, [POSTIE, "-f", FROM, "-i", RCPT], msg, env)
-
-
 def plot(rows, path):
     """throughput (MB/s) against message size, one line a tool, with gnuplot."""
     dat = os.path.join(WORK, "throughput.dat")
-    names = ["postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, no spool)"]
+    names = ["postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, pipe: teed)"]
     with open(dat, "w") as f:
         for mb in SIZES:
             f.write(f"{mb} " + " ".join(f"{rows[mb][n]['mbps']:.1f}" for n in names) + "\n")
@@ -520,7 +527,7 @@ def scenario_sizes(targets):
         wire = os.path.getsize(crlf)
         fast = [postie(port, crlf, name="postie (CRLF)"), minimal(port, crlf),
                 postie(port, msg, name="postie (LF)"),
-                postie_unspooled(port, crlf, "postie (CRLF, no spool)")]
+                postie(port, crlf, name="postie (CRLF, pipe: teed)", pipe=True)]
         slow = msmtp(port, msg, name="msmtp (LF)")
         rounds = 1 if QUICK else (9 if mb < 256 else 5)
         msmtp_rounds = 1 if QUICK else (3 if mb < 256 else 2)
@@ -547,10 +554,10 @@ def scenario_sizes(targets):
         rows[mb]["ratio"] = {
             "crlf": paired(m, res["postie (CRLF)"], "wall"),
             "lf": paired(m, res["postie (LF)"], "wall"),
-            "nospool": paired(m, res["postie (CRLF, no spool)"], "wall"),
+            "pipe": paired(m, res["postie (CRLF, pipe: teed)"], "wall"),
             "crlf_cpu": paired(m, res["postie (CRLF)"], "cpu"),
             "lf_cpu": paired(m, res["postie (LF)"], "cpu"),
-            "nospool_cpu": paired(m, res["postie (CRLF, no spool)"], "cpu"),
+            "pipe_cpu": paired(m, res["postie (CRLF, pipe: teed)"], "cpu"),
             "msmtp": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "wall"),
             "msmtp_cpu": paired(res["msmtp (LF)"], res["postie (LF)"][:msmtp_rounds], "cpu"),
         }
@@ -558,25 +565,27 @@ def scenario_sizes(targets):
         os.unlink(crlf)
     emit("Each size: the tools in turn, round after round, after a warm-up run each (the page "
          "cache holds the message); medians of 9 rounds (5 at 256 MiB; msmtp 3 and 2). MB/s = "
-         "bytes on the wire (the CRLF form) / wall, 10^6 bytes. 'no spool': postie given a queue "
-         "it cannot create, so that nothing is teed (the send is the same). 'received': sha256 of "
+         "bytes on the wire (the CRLF form) / wall, 10^6 bytes. postie reads a regular file without "
+         "teeing it (it reads it again only if the message must be kept); 'pipe: teed': the CRLF "
+         "message through a pipe from cat(1), which postie tees into its spool as it sends (the "
+         "spool file written and removed). 'received': sha256 of "
          "what bench/sink got (dot-stuffing undone) against the CRLF input, one more run each.")
     emit()
     emit("| size | tool | MB/s | wall s | CPU s (user + sys) | peak RSS MiB | received |")
     emit("|---:|---|---:|---:|---:|---:|---|")
     for mb in SIZES:
-        for name in ("postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, no spool)"):
+        for name in ("postie (CRLF)", "postie (LF)", "minimal", "msmtp (LF)", "postie (CRLF, pipe: teed)"):
             x = rows[mb][name]
             emit(f"| {mb} MiB | {name} | {x['mbps']:.0f} | {x['wall']:.3f} | {x['cpu']:.3f} "
                  f"({x['user']:.2f} + {x['sys']:.2f}) | {mib(x['rss'])} | {x['exact']} |")
     emit()
-    emit("| size | postie CRLF / minimal | postie LF / minimal | no spool CRLF / minimal "
+    emit("| size | postie CRLF / minimal | postie LF / minimal | pipe (teed) CRLF / minimal "
          "| postie LF / msmtp LF |")
     emit("|---:|---:|---:|---:|---:|")
     for mb in SIZES:
         q = rows[mb]["ratio"]
         emit(f"| {mb} MiB | {q['crlf']:.3f} (CPU {q['crlf_cpu']:.3f}) | {q['lf']:.3f} "
-             f"(CPU {q['lf_cpu']:.3f}) | {q['nospool']:.3f} (CPU {q['nospool_cpu']:.3f}) "
+             f"(CPU {q['lf_cpu']:.3f}) | {q['pipe']:.3f} (CPU {q['pipe_cpu']:.3f}) "
              f"| {q['msmtp']:.1f} (CPU {q['msmtp_cpu']:.1f}) |")
     emit()
     emit("Paired ratios of throughput, by wall (by CPU in brackets): the median over the rounds "
@@ -590,7 +599,7 @@ def scenario_sizes(targets):
     ir = {}
     for t in (minimal(port, m16 + ".crlf"), postie(port, m16 + ".crlf", name="postie (CRLF)"),
               postie(port, m16, name="postie (LF)"),
-              postie_unspooled(port, m16 + ".crlf", "postie (CRLF, no spool)")):
+              postie(port, m16 + ".crlf", name="postie (CRLF, pipe: teed)", pipe=True)):
         ir[t.name], _ = callgrind(t, "sizes." + t.name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", ""))
     check_queue_empty("postie under valgrind")
     os.unlink(m16)
@@ -608,11 +617,17 @@ def scenario_sizes(targets):
     big = os.path.join(WORK, "size1024")
     make_message(big, 1 << 30, False)
     r1g = postie(port, big, name="postie (LF)").run(rss=True)
+    r1gp = postie(port, big, name="postie (LF)", pipe=True).run(rss=True)
+    check_queue_empty("postie (LF), 1 GiB")
     os.unlink(big)
-    rss = [rows[mb]["postie (LF)"]["rss"] for mb in SIZES] + [r1g["rss"]]
-    emit("postie's peak RSS (LF input, with its spool file written and removed) by size: "
+    rss = ([rows[mb]["postie (LF)"]["rss"] for mb in SIZES] + [r1g["rss"]]
+           + [rows[mb]["postie (CRLF, pipe: teed)"]["rss"] for mb in SIZES] + [r1gp["rss"]])
+    emit("postie's peak RSS by size, LF input from the file: "
          + ", ".join(f"{mb} MiB {mib(rows[mb]['postie (LF)']['rss'])}" for mb in SIZES)
-         + f", 1 GiB {mib(r1g['rss'])} MiB (one run, {r1g['wall']:.2f} s wall).")
+         + f", 1 GiB {mib(r1g['rss'])} MiB (one run, {r1g['wall']:.2f} s wall); through a pipe, "
+         "teed into the spool file (written and removed): "
+         + ", ".join(f"{mb} MiB {mib(rows[mb]['postie (CRLF, pipe: teed)']['rss'])}" for mb in SIZES)
+         + f" (CRLF), 1 GiB {mib(r1gp['rss'])} MiB (LF, one run, {r1gp['wall']:.2f} s wall).")
     emit()
     plot(rows, PLOT)
     emit(f"Plot: [{os.path.basename(PLOT)}]({os.path.basename(PLOT)}).")
@@ -620,7 +635,7 @@ def scenario_sizes(targets):
     emit("To reproduce: `BENCH_ONLY=sizes bench/run` (this section alone, about 6 minutes) or "
          "`bench/run` (everything). One figure by hand, from bench/run's scratch directory: "
          "`/usr/bin/time -f '%e s %U+%S %M KiB' env POSTIE_CONFIG=postie-PORT.conf postie -f "
-         "a@example.org -i b@example.org < size256.crlf` (postie-PORT-unspooled.conf: no spool; "
+         "a@example.org -i b@example.org < size256.crlf` (`cat size256.crlf | ...`: through a pipe; "
          "`minimal smtp://127.0.0.1:PORT a@example.org b@example.org < size256.crlf`; "
          "`msmtp -C msmtp-PORT.rc -f a@example.org -i b@example.org < size256`), and "
          "`valgrind --tool=callgrind` of the same command for the instructions.")
