@@ -364,12 +364,12 @@ int config_password(const struct account *a, char **out, struct diag *d)
 				     a->password_command_hidden, out, d);
 }
 
-int config_secret_command(const char *key, const char *command, long timeout, bool hidden,
-			  char **out, struct diag *d)
+/* Runs command (split as config_split_command does) through secret_from_command with env (NULL:
+ * the caller's environment). */
+static int run_secret_command(const char *key, const char *command, long timeout, bool hidden,
+			      char *const *env, char **out, struct diag *d)
 {
 	*out = NULL;
-	if (getegid() != getgid())
-		return diag_set(d, EX_SOFTWARE, "%s run with a group privilege", key);
 	struct strlist args = {0};
 	struct diag split = {0};
 	int rc = config_split_command(command, &args, &split);
@@ -379,33 +379,29 @@ int config_secret_command(const char *key, const char *command, long timeout, bo
 	char **argv = xcalloc(args.n + 1, sizeof *argv);
 	for (size_t i = 0; i < args.n; i++)
 		argv[i] = args.v[i];
-	struct secret_command cmd = { key, argv, timeout, hidden, NULL };
+	struct secret_command cmd = { key, argv, timeout, hidden, env };
 	rc = secret_from_command(&cmd, out, d);
 	free(argv);
 	strlist_free(&args);
 	return rc;
 }
 
+int config_secret_command(const char *key, const char *command, long timeout, bool hidden,
+			  char **out, struct diag *d)
+{
+	*out = NULL;
+	if (getegid() != getgid())
+		return diag_set(d, EX_SOFTWARE, "%s run with a group privilege", key);
+	return run_secret_command(key, command, timeout, hidden, NULL, out, d);
+}
+
 int config_secret_command_privileged(const char *key, const char *command, long timeout,
 				     char **out, struct diag *d)
 {
-	*out = NULL;
-	struct strlist args = {0};
-	struct diag split = {0};
-	int rc = config_split_command(command, &args, &split);
-	if (rc != EX_OK)
-		return diag_set(d, EX_CONFIG, "%s: %s", key, split.msg);
-	char **argv = xcalloc(args.n + 1, sizeof *argv);
-	for (size_t i = 0; i < args.n; i++)
-		argv[i] = args.v[i];
 	/* nothing of the caller's: not their PATH, which would choose what runs with the group */
 	char *const env[] = { (char *)"PATH=/usr/local/bin:/usr/bin:/bin", (char *)"LC_ALL=C",
 			      NULL };
-	struct secret_command cmd = { key, argv, timeout, true, env };
-	rc = secret_from_command(&cmd, out, d);
-	free(argv);
-	strlist_free(&args);
-	return rc;
+	return run_secret_command(key, command, timeout, true, env, out, d);
 }
 
 void config_forget_system_client_secrets(struct config *c)

@@ -161,7 +161,8 @@ static int make_parents(const char *path)
 	return rc;
 }
 
-static int fsync_dir_of(const char *path)
+/* The directory part of path ("." when none), for the caller to free. */
+static char *dir_of(const char *path)
 {
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
@@ -171,6 +172,12 @@ static int fsync_dir_of(const char *path)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
+	return dir;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *dir = dir_of(path);
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(dir);
 	if (fd < 0)
@@ -256,20 +263,6 @@ void tokenstate_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
-}
-
-/* The directory part of path ("." when none), for the caller to free. */
-static char *dir_of(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	return dir;
 }
 
 /* mkdir -p of dir's parents, 0755 (root's LOCALSTATEDIR/lib/postie). */
