@@ -38,28 +38,6 @@ setup() {
 }
 teardown() { setgid_teardown; }
 
-# in_system CMD...: CMD in a namespace with the scratch system file, group file and system queue.
-in_system() {
-	unshare -m bash -c 'mount --bind "$1" "$2" && mount --bind "$3" "$4" &&
-		mount --bind "$5" /etc/group && shift 5 && exec "$@"' _ \
-		"$SCRATCH" "$SYSDIR" "$WORLD/var" "$VARDIR" "$BATS_TEST_TMPDIR/group" "$@"
-}
-
-# as_user USER [--no-new-privs] [VAR=value...] CMD...: CMD as USER and its own group only, with a
-# clean environment: PATH and HOME=/nonexistent (a VAR may override it).
-as_user() {
-	local user=$1 nnp=()
-	shift
-	if [ "${1:-}" = --no-new-privs ]; then nnp=(--no-new-privs); shift; fi
-	in_system setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups "${nnp[@]}" \
-		env -i PATH=/usr/bin:/bin HOME=/nonexistent "$@"
-}
-
-# as_root CMD...: CMD as root with the system file only (no file of root's own).
-as_root() {
-	in_system env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root "$@"
-}
-
 # The system file readable by root only: no user can read it, setgid or not.
 system_conf_root_only() {
 	chgrp root "$SCRATCH/postie.conf"
