@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,6 +189,32 @@ static int system_forget(void *ctx, const struct account *a, const char *old, st
 	return oauth2_forget_access(a, old, d);
 }
 
+/* Raises resource's soft limit to its hard one; whether that is at least min. */
+static bool limit_at_least(int resource, rlim_t min)
+{
+	struct rlimit l;
+	if (getrlimit(resource, &l) != 0)
+		return false;
+	if (l.rlim_cur != l.rlim_max) {
+		l.rlim_cur = l.rlim_max;
+		if (setrlimit(resource, &l) != 0)
+			return false;
+	}
+	return l.rlim_max == RLIM_INFINITY || l.rlim_max >= min;
+}
+
+/* Closes every file descriptor from lowest on. */
+static void close_from(int lowest)
+{
+	if (syscall(SYS_close_range, (unsigned)lowest, ~0U, 0) == 0)
+		return;
+	struct rlimit l;
+	long top = getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur != RLIM_INFINITY &&
+		   l.rlim_cur < 65536 ? (long)l.rlim_cur : 65536;
+	for (long f = lowest; f < top; f++)
+		close((int)f);
+}
+
 /* The child's life: requests answered until the caller's end closes. Never returns. */
 static void serve(int fd, struct config *c)
 {
@@ -196,27 +224,34 @@ static void serve(int fd, struct config *c)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	/* nor a file size limit of the caller's cut the state's new file short: the soft limit
-	 * raised to the hard one, and a write past it an error, not a signal */
+	/* not to be traced, nor dumped, by the caller whose uid it runs as (the kernel's rule for
+	 * a setgid exec says so too, unless fs.suid_dumpable says otherwise) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	struct rlimit none = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &none);
+	struct diag why = {0};
+	int refused = EX_OK;	/* what every request is answered when the broker cannot serve */
+	/* nor a limit of the caller's cut a refresh in half, after which a rotated refresh token
+	 * would be lost: soft limits raised to the hard ones, a write past one an error, not a
+	 * signal, and too low a hard limit refused before anything is asked */
 	signal(SIGXFSZ, SIG_IGN);
-	struct rlimit fsize;
-	if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != fsize.rlim_max) {
-		fsize.rlim_cur = fsize.rlim_max;
-		setrlimit(RLIMIT_FSIZE, &fsize);
-	}
+	if (!limit_at_least(RLIMIT_FSIZE, 1 << 20) || !limit_at_least(RLIMIT_CPU, 30))
+		refused = diag_set(&why, EX_TEMPFAIL, "the token broker: a file size or CPU time "
+				   "limit too low to store a refresh");
+	/* nothing of the caller's but stderr: the socket becomes fd 3, the rest is closed */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		close(null);
-	}
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+	    (fd != 3 && dup2(fd, 3) < 0) || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+		refused = diag_set(&why, EX_OSERR, "the token broker cannot set up its files");
+	else
+		fd = 3;
+	close_from(4);
 	if (chdir("/") != 0) {
 		/* "/" is always there; the state paths are absolute anyway */
 	}
 	umask(027);
-	struct diag why = {0};
 	struct system_accounts sys = { c, false };
-	int rc = config_finish(c, &why);
+	int rc = refused != EX_OK ? refused : config_finish(c, &why);
 	sys.ready = rc == EX_OK;
 	bool curl = rc == EX_OK && submit_global_init(&why) == EX_OK;
 	struct broker_source src = { system_lookup, system_bearer, system_forget, &sys };
@@ -230,7 +265,8 @@ static void serve(int fd, struct config *c)
 			break;
 		size_t len;
 		if (!sys.ready || !curl)
-			len = broker_format_reply(EX_CONFIG, why.msg, out, BROKER_FRAME_MAX);
+			len = broker_format_reply(refused != EX_OK ? refused : EX_CONFIG, why.msg, out,
+						  BROKER_FRAME_MAX);
 		else
 			len = broker_answer(&src, in, (size_t)got, out, BROKER_FRAME_MAX);
 		ssize_t sent;

@@ -317,6 +317,20 @@ static void wipe_buf(struct buf *b)
  * the transcript, is the first pair. *http is the status, 0 when there was no reply.
  * Errors: EX_TEMPFAIL "token endpoint URL: WHY" (the message is d's; the caller adds the
  * account). */
+/* The endpoint as an error line names it: in the token broker the line goes to a user who may
+ * not read the system file, which may hold a tenant or a key in its URLs, so not the URL. */
+static const char *endpoint(const struct oauth2_client *c, const char *url)
+{
+	return c->hide_urls ? "of the system file" : url;
+}
+
+/* How long a run waits for another that holds the state's lock: the holder's refresh (a secret
+ * command and a request, each within the account's timeout) and a margin. */
+static long lock_wait(const struct oauth2_client *c)
+{
+	return c->timeout > 0 ? 2 * c->timeout + 5 : 0;
+}
+
 static int post_form(const struct oauth2_client *c, const char *url, const char *const *fields,
 		     long *http, struct buf *body, struct diag *d)
 {
@@ -366,11 +380,11 @@ static int post_form(const struct oauth2_client *c, const char *url, const char 
 			free(line);
 		}
 	} else if (sink.too_large) {
-		rc = diag_set(d, EX_PROTOCOL, "token endpoint %s: reply larger than %d bytes", url,
-			      BODY_MAX);
+		rc = diag_set(d, EX_PROTOCOL, "token endpoint %s: reply larger than %d bytes",
+			      endpoint(c, url), BODY_MAX);
 	} else {
-		rc = diag_set(d, EX_TEMPFAIL, "token endpoint %s: %s", url,
-			      *errbuf ? errbuf : curl_easy_strerror(cr));
+		rc = diag_set(d, EX_TEMPFAIL, "token endpoint %s: %s", endpoint(c, url),
+			      *errbuf && !c->hide_urls ? errbuf : curl_easy_strerror(cr));
 	}
 	curl_slist_free_all(headers);
 	curl_easy_cleanup(h);
@@ -390,13 +404,13 @@ static int refusal(const struct oauth2_client *c, int rc, long http, const char 
 			 c->account);
 	else if (rc == EX_TEMPFAIL)
 		diag_set(d, rc, "account '%s': token endpoint %s: HTTP %ld%s%s", c->account,
-			 c->token_url, http, shown.len ? " " : "", shown.data ? shown.data : "");
+			 endpoint(c, c->token_url), http, shown.len ? " " : "", shown.data ? shown.data : "");
 	else if (rc == EX_PROTOCOL)
 		diag_set(d, rc, "account '%s': token endpoint %s: HTTP %ld without a token",
-			 c->account, c->token_url, http);
+			 c->account, endpoint(c, c->token_url), http);
 	else
 		diag_set(d, rc, "account '%s': token endpoint %s refused: %s (HTTP %ld)",
-			 c->account, c->token_url, shown.len ? shown.data : "no error code", http);
+			 c->account, endpoint(c, c->token_url), shown.len ? shown.data : "no error code", http);
 	buf_free(&shown);
 	return rc;
 }
@@ -533,7 +547,7 @@ static int refresh(const struct oauth2_client *c, struct oauth2_token *t, struct
 int oauth2_store(const struct oauth2_client *c, const struct oauth2_token *t, struct diag *d)
 {
 	int lock;
-	int rc = tokenstate_lock_mode(c->state_path, c->state_mode, &lock, d);
+	int rc = tokenstate_lock_mode(c->state_path, c->state_mode, lock_wait(c), &lock, d);
 	if (rc == EX_OK)
 		rc = tokenstate_write_mode(c->state_path, t, c->state_mode, d);
 	tokenstate_unlock(lock);
@@ -554,13 +568,14 @@ static int bearer(const struct account *a, bool force, bool privileged, char **t
 	bool found;
 	int lock = -1;
 	int rc = oauth2_client_open(a, false, &c, d);
+	c.hide_urls = privileged;
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
 	if (rc == EX_OK && !force && found &&
 	    oauth2_token_fresh(&t, time(NULL), OAUTH2_REFRESH_MARGIN))
 		goto out;
 	if (rc == EX_OK)
-		rc = tokenstate_lock_mode(c.state_path, c.state_mode, &lock, d);
+		rc = tokenstate_lock_mode(c.state_path, c.state_mode, lock_wait(&c), &lock, d);
 	/* another process may have refreshed while this one waited for the lock */
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
@@ -616,7 +631,7 @@ int oauth2_forget_access(const struct account *a, const char *token, struct diag
 	int lock = -1;
 	int rc = client_resolve(a, &c, d);
 	if (rc == EX_OK)
-		rc = tokenstate_lock_mode(c.state_path, c.state_mode, &lock, d);
+		rc = tokenstate_lock_mode(c.state_path, c.state_mode, lock_wait(&c), &lock, d);
 	if (rc == EX_OK)
 		rc = tokenstate_read(c.state_path, &t, &found, d);
 	if (rc == EX_OK && found && t.access_token && token && strcmp(t.access_token, token) == 0) {

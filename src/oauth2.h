@@ -44,6 +44,7 @@ struct oauth2_client {
 	char *state_path;
 	mode_t state_mode;		/* of its files: 0640 for the system's shared state, else 0600 */
 	const char *no_device;		/* the preset's reason, when device_url is NULL */
+	bool hide_urls;			/* error lines leave the URLs out (the token broker's) */
 };
 
 /* Where account a keeps its tokens: its oauth2-state, else, for an account of the system file

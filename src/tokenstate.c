@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATE_MAX (64 * 1024)
@@ -227,10 +228,10 @@ int tokenstate_write_mode(const char *path, const struct oauth2_token *t, mode_t
 
 int tokenstate_lock(const char *path, int *fd, struct diag *d)
 {
-	return tokenstate_lock_mode(path, 0600, fd, d);
+	return tokenstate_lock_mode(path, 0600, 0, fd, d);
 }
 
-int tokenstate_lock_mode(const char *path, mode_t mode, int *fd, struct diag *d)
+int tokenstate_lock_mode(const char *path, mode_t mode, long wait, int *fd, struct diag *d)
 {
 	*fd = -1;
 	if (make_parents(path) != 0)
@@ -245,10 +246,19 @@ int tokenstate_lock_mode(const char *path, mode_t mode, int *fd, struct diag *d)
 	if (l < 0) {
 		rc = diag_set(d, EX_CANTCREAT, "%s: %s", lock, strerror(errno));
 	} else {
+		/* a bounded wait: a holder stopped (SIGSTOP: a broker runs as its caller, who may
+		 * stop it) must not hold every other run, root's too, for ever */
+		const struct timespec step = { 0, 50 * 1000 * 1000 };
+		long steps = (wait > 0 ? wait : TOKENSTATE_LOCK_WAIT) * 20;
 		int r;
-		while ((r = flock(l, LOCK_EX)) != 0 && errno == EINTR)
-			;
-		if (r != 0) {
+		while ((r = flock(l, LOCK_EX | LOCK_NB)) != 0 &&
+		       (errno == EWOULDBLOCK || errno == EINTR) && steps-- > 0)
+			nanosleep(&step, NULL);
+		if (r != 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
+			rc = diag_set(d, EX_TEMPFAIL, "%s: held by another run for %ld seconds", lock,
+				      wait > 0 ? wait : TOKENSTATE_LOCK_WAIT);
+			close(l);
+		} else if (r != 0) {
 			rc = diag_set(d, EX_CANTCREAT, "%s: %s", lock, strerror(errno));
 			close(l);
 		} else {

@@ -56,9 +56,14 @@ int tokenstate_write_mode(const char *path, const struct oauth2_token *t, mode_t
  * Errors: EX_CANTCREAT "PATH.lock: why". */
 int tokenstate_lock(const char *path, int *fd, struct diag *d);
 
+/* How long tokenstate_lock waits for another holder, in seconds. */
+#define TOKENSTATE_LOCK_WAIT 125
+
 /* tokenstate_lock with PATH.lock made mode when missing; one that exists but that this process
- * may only read (a shared state's, made by root) is opened read-only, which flock(2) takes. */
-int tokenstate_lock_mode(const char *path, mode_t mode, int *fd, struct diag *d);
+ * may only read (a shared state's, made by root) is opened read-only, which flock(2) takes.
+ * It waits wait seconds at most (0: TOKENSTATE_LOCK_WAIT) for another holder, then fails with
+ * EX_TEMPFAIL "PATH.lock: held by another run for N seconds". */
+int tokenstate_lock_mode(const char *path, mode_t mode, long wait, int *fd, struct diag *d);
 void tokenstate_unlock(int fd);
 
 /* Checks that the directory of path may hold the system's shared state (0640 files of the
