@@ -218,12 +218,13 @@ static void close_from(int lowest)
 /* The child's life: requests answered until the caller's end closes. Never returns. */
 static void serve(int fd, struct config *c)
 {
-	/* a signal meant for the caller (^C, its SIGTERM) must not cut a refresh in half, where a
-	 * rotated refresh token would be lost: the child ends when the caller's end closes */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	/* a signal meant for the caller (^C, its SIGTERM, any other whose default ends a process)
+	 * must not cut a refresh in half, where a rotated refresh token would be lost: the child
+	 * ends when the caller's end closes (SIGKILL and SIGSTOP cannot be ignored: postie(1)) */
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+				       SIGPIPE };
+	for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++)
+		signal(ignored[i], SIG_IGN);
 	/* not to be traced, nor dumped, by the caller whose uid it runs as (the kernel's rule for
 	 * a setgid exec says so too, unless fs.suid_dumpable says otherwise) */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
