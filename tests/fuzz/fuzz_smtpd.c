@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* fuzz_smtpd.c: libFuzzer target for sendmail -bs. The input, less its first byte, is parsed
  * as one command line, then played whole as a session into smtpd_run (from a memfd, replies
- * into another) with stub callbacks. The first byte picks deliver's read size, whether it
+ * into another, both made once per process: two memfd_create and close per input were most of
+ * the system time) with stub callbacks. The first byte picks deliver's read size, whether it
  * reads at all, and small size and recipient limits. Checked: every reply line is a code, a
  * space or hyphen and printable text ending in CRLF; the content deliver reads has only CRLF
  * line ends; a read never returns more than asked, nor anything after its end. */
@@ -97,15 +98,17 @@ HARNESS static void check_replies(const char *p, size_t len)
 	}
 }
 
-HARNESS static int memfd_with(const uint8_t *data, size_t size)
+/* fd (made once) emptied, holding data[0, size) and read from its start. */
+HARNESS static void refill(int *fd, const uint8_t *data, size_t size)
 {
-	int fd = memfd_create("fuzz", 0);
-	if (fd < 0)
+	if (*fd < 0)
+		*fd = memfd_create("fuzz", MFD_CLOEXEC);
+	if (*fd < 0 || ftruncate(*fd, 0) != 0)
 		abort();
-	if (size && write(fd, data, size) != (ssize_t)size)
+	if (size && pwrite(*fd, data, size, 0) != (ssize_t)size)
 		abort();
-	lseek(fd, 0, SEEK_SET);
-	return fd;
+	if (lseek(*fd, 0, SEEK_SET) != 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -139,10 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.deliver = stub_deliver,
 		.ctx = &st,
 	};
-	int in = memfd_with(data, size);
-	int out = memfd_create("replies", 0);
-	if (out < 0)
-		abort();
+	static int in = -1, out = -1;
+	refill(&in, data, size);
+	refill(&out, NULL, 0);
 	struct diag d = {0};
 	int rc = smtpd_run(&p, in, out, &d);
 	if (rc != EX_OK && rc != EX_PROTOCOL)
@@ -157,7 +159,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_replies(replies, (size_t)olen);
 		free(replies);
 	}
-	close(in);
-	close(out);
 	return 0;
 }
