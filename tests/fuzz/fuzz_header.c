@@ -74,15 +74,16 @@ HARNESS static void push_back(const char *line, size_t len, void *ctx)
 	check(header_push_line(ctx, line, len) != HEADER_LINE_NOT);
 }
 
-/* value without its line breaks, and without white space at all when squeeze is set. */
+/* value without its line breaks, and without white space at all when squeeze is set. A plain
+ * loop: buf_putc, instrumented library code, a call a byte, was a quarter of the target's time. */
 HARNESS static char *flattened(const char *value, bool squeeze)
 {
-	struct buf out = {0};
-	buf_append(&out, "", 0);
+	char *out = xmalloc(strlen(value) + 1), *o = out;
 	for (const char *p = value; *p; p++)
 		if (*p != '\n' && !(squeeze && is_wsp((unsigned char)*p)))
-			buf_putc(&out, *p);
-	return buf_steal(&out);
+			*o++ = *p;
+	*o = '\0';
+	return out;
 }
 
 /* header -> wire -> header gives the same fields: the same names in the same order, each value
@@ -130,11 +131,14 @@ HARNESS static void base64_decode(const char *s, size_t n, struct buf *out)
 			check(d >= 0);
 			group = group << 6 | (unsigned long)d;
 		}
-		buf_putc(out, (char)(group >> 16));
+		char bytes[3];
+		size_t k = 0;
+		bytes[k++] = (char)(group >> 16);
 		if (s[i + 2] != '=')
-			buf_putc(out, (char)(group >> 8 & 0xff));
+			bytes[k++] = (char)(group >> 8 & 0xff);
 		if (s[i + 3] != '=')
-			buf_putc(out, (char)(group & 0xff));
+			bytes[k++] = (char)(group & 0xff);
+		buf_append(out, bytes, k);
 	}
 }
 
@@ -230,12 +234,9 @@ HARNESS static void check_unstructured(const char *name, const char *text, const
 			       : header_encode_unstructured(name, text);
 	check(value[0] == ' ');
 	if (is_plain(text)) {
-		struct buf flat = {0};
-		for (const char *p = value; *p; p++)
-			if (*p != '\n')
-				buf_putc(&flat, *p);
-		check(strcmp(flat.data + 1, text) == 0);
-		buf_free(&flat);
+		char *flat = flattened(value, false);
+		check(strcmp(flat + 1, text) == 0);
+		free(flat);
 		check_lines(name, value, 78);
 	} else {
 		check_encoded_words(value + 1, "\n ", text, fallback);
