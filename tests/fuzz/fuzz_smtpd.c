@@ -98,16 +98,17 @@ HARNESS static void check_replies(const char *p, size_t len)
 	}
 }
 
-/* fd (made once) emptied, holding data[0, size) and read from its start. */
+/* fd (made once) holding data[0, size) and read from its start. ftruncate to the new size after
+ * the write: a truncation to 0 first freed the pages each time (8% of the time). */
 HARNESS static void refill(int *fd, const uint8_t *data, size_t size)
 {
 	if (*fd < 0)
 		*fd = memfd_create("fuzz", MFD_CLOEXEC);
-	if (*fd < 0 || ftruncate(*fd, 0) != 0)
+	if (*fd < 0)
 		abort();
 	if (size && pwrite(*fd, data, size, 0) != (ssize_t)size)
 		abort();
-	if (lseek(*fd, 0, SEEK_SET) != 0)
+	if (ftruncate(*fd, (off_t)size) != 0 || lseek(*fd, 0, SEEK_SET) != 0)
 		abort();
 }
 
@@ -144,14 +145,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static int in = -1, out = -1;
 	refill(&in, data, size);
-	refill(&out, NULL, 0);
+	/* the replies: written from offset 0 on, what lies past their end is not read */
+	if (out < 0)
+		out = memfd_create("replies", MFD_CLOEXEC);
+	if (out < 0 || lseek(out, 0, SEEK_SET) != 0)
+		abort();
 	struct diag d = {0};
 	int rc = smtpd_run(&p, in, out, &d);
 	if (rc != EX_OK && rc != EX_PROTOCOL)
 		abort();
 	if ((rc == EX_OK) != (d.code == EX_OK))
 		abort();
-	off_t olen = lseek(out, 0, SEEK_END);
+	off_t olen = lseek(out, 0, SEEK_CUR);
 	if (olen > 0) {
 		char *replies = xmalloc((size_t)olen);
 		if (pread(out, replies, (size_t)olen, 0) != olen)
