@@ -85,8 +85,22 @@ HARNESS static void read_all(struct source src, struct message_opts *o, size_t o
 	message_free(m);
 	const char *s = res->out.data;
 	size_t n = res->out.len;
-	while (res->header_len + 3 < n && memcmp(s + res->header_len, "\r\n\r\n", 4) != 0)
+	while (res->header_len + 3 < n &&
+	       !(s[res->header_len] == '\r' && s[res->header_len + 1] == '\n' &&
+		 s[res->header_len + 2] == '\r' && s[res->header_len + 3] == '\n'))
 		res->header_len++;
+}
+
+/* Both paths gave the same: a byte loop, not memcmp, whose interceptor feeds libFuzzer's value
+ * profile every compared byte (8% of the time) though the bytes are only output. */
+HARNESS static void compare(const struct result *slow, const struct result *fast)
+{
+	check(slow->rc == fast->rc);
+	check(slow->done == fast->done);
+	check(slow->out.len == fast->out.len);
+	check(slow->header_len == fast->header_len);
+	for (size_t i = slow->header_len; i < slow->out.len; i++)
+		check(slow->out.data[i] == fast->out.data[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -139,12 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	read_all(src, &o, out_chunk, &slow);
 	o.line_by_line = false;
 	read_all(src, &o, out_chunk, &fast);
-	check(slow.rc == fast.rc);
-	check(slow.done == fast.done);
-	check(slow.out.len == fast.out.len);
-	check(slow.header_len == fast.header_len);
-	size_t h = slow.header_len;
-	check(memcmp(slow.out.data + h, fast.out.data + h, slow.out.len - h) == 0);
+	compare(&slow, &fast);
 	buf_free(&slow.out);
 	buf_free(&fast.out);
 	strlist_free(&operands);
