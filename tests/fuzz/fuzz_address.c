@@ -7,16 +7,18 @@
 
 #include "address.h"
 
+#include "harness.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A broken promise must crash, so that libFuzzer keeps the input. */
-static void require(bool promise)
+HARNESS static void require(bool promise)
 {
 	if (!promise)
 		abort();
 }
 
-static bool has_control_byte(const char *s)
+HARNESS static bool has_control_byte(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -25,7 +27,7 @@ static bool has_control_byte(const char *s)
 }
 
 /* A space, '<' or '>' after the (optional) quoted local part would break "RCPT TO:<...>". */
-static bool has_space_or_angle_outside_quotes(const char *addr)
+HARNESS static bool has_space_or_angle_outside_quotes(const char *addr)
 {
 	const char *p = addr;
 	if (*p == '"') {
@@ -39,7 +41,7 @@ static bool has_space_or_angle_outside_quotes(const char *addr)
 }
 
 /* What every mailbox the scanner returns must survive. */
-static void exercise(const struct mailbox *mb, const char *begin, const char *end)
+HARNESS static void exercise(const struct mailbox *mb, const char *begin, const char *end)
 {
 	struct diag d = {0};
 	struct mailbox again;

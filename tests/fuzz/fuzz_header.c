@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* fuzz_header.c: libFuzzer target for header.c: pushes the input's lines until the header ends,
  * edits and writes the block, checks the round trip header -> wire -> header, and runs the
- * encoders on the input. It checks invariants only;
+ * encoders on the input, the first byte picking one of those groups. It checks invariants only;
  * it must never print, and it aborts on the first broken one. */
 #include "header.h"
 
@@ -74,15 +74,16 @@ HARNESS static void push_back(const char *line, size_t len, void *ctx)
 	check(header_push_line(ctx, line, len) != HEADER_LINE_NOT);
 }
 
-/* value without its line breaks, and without white space at all when squeeze is set. */
+/* value without its line breaks, and without white space at all when squeeze is set. A plain
+ * loop: buf_putc, instrumented library code, a call a byte, was a quarter of the target's time. */
 HARNESS static char *flattened(const char *value, bool squeeze)
 {
-	struct buf out = {0};
-	buf_append(&out, "", 0);
+	char *out = xmalloc(strlen(value) + 1), *o = out;
 	for (const char *p = value; *p; p++)
 		if (*p != '\n' && !(squeeze && is_wsp((unsigned char)*p)))
-			buf_putc(&out, *p);
-	return buf_steal(&out);
+			*o++ = *p;
+	*o = '\0';
+	return out;
 }
 
 /* header -> wire -> header gives the same fields: the same names in the same order, each value
@@ -130,11 +131,14 @@ HARNESS static void base64_decode(const char *s, size_t n, struct buf *out)
 			check(d >= 0);
 			group = group << 6 | (unsigned long)d;
 		}
-		buf_putc(out, (char)(group >> 16));
+		char bytes[3];
+		size_t k = 0;
+		bytes[k++] = (char)(group >> 16);
 		if (s[i + 2] != '=')
-			buf_putc(out, (char)(group >> 8 & 0xff));
+			bytes[k++] = (char)(group >> 8 & 0xff);
 		if (s[i + 3] != '=')
-			buf_putc(out, (char)(group & 0xff));
+			bytes[k++] = (char)(group & 0xff);
+		buf_append(out, bytes, k);
 	}
 }
 
@@ -230,12 +234,9 @@ HARNESS static void check_unstructured(const char *name, const char *text, const
 			       : header_encode_unstructured(name, text);
 	check(value[0] == ' ');
 	if (is_plain(text)) {
-		struct buf flat = {0};
-		for (const char *p = value; *p; p++)
-			if (*p != '\n')
-				buf_putc(&flat, *p);
-		check(strcmp(flat.data + 1, text) == 0);
-		buf_free(&flat);
+		char *flat = flattened(value, false);
+		check(strcmp(flat + 1, text) == 0);
+		free(flat);
 		check_lines(name, value, 78);
 	} else {
 		check_encoded_words(value + 1, "\n ", text, fallback);
@@ -273,11 +274,11 @@ HARNESS static void check_phrase(const char *text, const char *fallback)
 	free(phrase);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Pushes the lines of text[0, size) into h until the header ends; clean (when not NULL) gets the
+ * same lines as the reader gives them (CR and NUL made spaces). Returns whether a line was longer
+ * than a wire line may be. */
+HARNESS static bool parse(struct header *h, struct header *clean, const char *text, size_t size)
 {
-	const char *text = (const char *)data;
-	struct header *h = header_new();
-	struct header *clean = header_new();	/* the same lines as the reader gives them */
 	struct buf line = {0};
 	bool long_lines = false;
 	size_t pos = 0;
@@ -291,20 +292,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		check(header_count(h) == before + (kind == HEADER_LINE_FIELD));
-		buf_reset(&line);
-		buf_append(&line, text + pos, len);
-		for (size_t i = 0; i < line.len; i++)
-			if (line.data[i] == '\r' || line.data[i] == '\0')
-				line.data[i] = ' ';
-		check(header_push_line(clean, line.data, line.len) == kind);
+		if (clean) {
+			buf_reset(&line);
+			buf_append(&line, text + pos, len);
+			for (size_t i = 0; i < line.len; i++)
+				if (line.data[i] == '\r' || line.data[i] == '\0')
+					line.data[i] = ' ';
+			check(header_push_line(clean, line.data, line.len) == kind);
+		}
 		long_lines |= len > WIRE_LINE_MAX;
 		pos += len + 1;
 	}
 	buf_free(&line);
+	return long_lines;
+}
+
+/* The header read from text: written, round trip, names found again. */
+HARNESS static void check_block(const char *text, size_t size)
+{
+	struct header *h = header_new();
+	struct header *clean = header_new();
+	bool long_lines = parse(h, clean, text, size);
 	check_written(h);
 	check_round_trip(clean, long_lines);
 	header_free(clean);
-
 	for (size_t i = 0; i < header_count(h); i++) {
 		const char *name = header_name(h, i);
 		check(*name);
@@ -314,8 +325,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(found <= i && ascii_casecmp(header_name(h, found), name) == 0);
 		check(header_value(h, i) != NULL);
 	}
-	char *first_name = header_count(h) ? xstrdup(header_name(h, 0)) : NULL;
+	header_free(h);
+}
 
+/* The header read from text, edited: each edit written well and found again. */
+HARNESS static void check_edits(const char *text, size_t size)
+{
+	struct header *h = header_new();
+	parse(h, NULL, text, size);
 	header_remove_all(h, "Bcc");
 	check(header_find(h, "bcc", 0) == HEADER_NONE);
 	check_written(h);
@@ -334,22 +351,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(header_find(h, "x-inserted", 0) != HEADER_NONE);
 	check_written(h);
 	header_free(h);
+}
 
-	char *copy = xstrndup(text, size);	/* stops at the first NUL, as a C caller's would */
-	check_unstructured("Subject", copy, NULL);
-	if (first_name)
-		check_unstructured(first_name, copy, NULL);
-	check_phrase(copy, NULL);
-	/* text that is not UTF-8, named by a fallback charset: single-byte ones and unknown-8bit */
-	check_unstructured("Subject", copy, "ISO-8859-1");
-	check_phrase(copy, "unknown-8bit");
-	free(copy);
-	free(first_name);
-
-	if (size >= sizeof(time_t)) {
-		time_t t;
-		memcpy(&t, data, sizeof t);
-		free(header_format_date(t));
+/* The first byte picks one group of checks for the rest (all on every input ran at 4,216 exec/s). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	unsigned pick = data[0] % 6;
+	data++;
+	size--;
+	const char *text = (const char *)data;
+	if (pick == 0) {
+		check_block(text, size);
+		return 0;
 	}
+	if (pick == 1) {
+		check_edits(text, size);
+		return 0;
+	}
+	char *copy = xstrndup(text, size);	/* stops at the first NUL, as a C caller's would */
+	if (pick == 2) {
+		/* the input's first field name, as a name the encoder may be given */
+		struct header *h = header_new();
+		parse(h, NULL, text, size);
+		check_unstructured("Subject", copy, NULL);
+		if (header_count(h))
+			check_unstructured(header_name(h, 0), copy, NULL);
+		header_free(h);
+	} else if (pick == 3) {
+		check_phrase(copy, NULL);
+	} else if (pick == 4) {
+		/* text that is not UTF-8, named by a fallback charset: single-byte ones and unknown-8bit */
+		check_unstructured("Subject", copy, "ISO-8859-1");
+	} else {
+		check_phrase(copy, "unknown-8bit");
+		if (size >= sizeof(time_t)) {
+			time_t t;
+			memcpy(&t, data, sizeof t);
+			free(header_format_date(t));
+		}
+	}
+	free(copy);
 	return 0;
 }

